@@ -1,0 +1,149 @@
+package event
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hotline-hub/hotline/bus"
+)
+
+const testSHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// samples holds one valid payload of every event type, with the envelope
+// options it needs.
+func samples() map[string]struct {
+	payload Payload
+	opts    []Option
+} {
+	conv := []Option{WithConversation("c-42"), WithSource("/test")}
+	chat := append([]Option{WithChannel(ChannelChat)}, conv...)
+	email := append([]Option{WithChannel(ChannelEmail)}, conv...)
+	blob := BlobRef{SHA256: testSHA, Size: 1234, ContentType: "application/pdf", Name: "invoice.pdf"}
+	type s = struct {
+		payload Payload
+		opts    []Option
+	}
+	return map[string]s{
+		MessageReceived: {&MessageReceivedData{
+			MessageID: "m-1", ExternalID: "<abc@mail.example>", ClientMessageID: "cm-1",
+			From: Address{Address: "jane@example.com", Name: "Jane"}, To: []Address{{Address: "support@acme.example"}},
+			Subject: "Invoice", Text: "Bonjour, ma facture est fausse.", Attachments: []BlobRef{blob}, Language: "fr",
+		}, email},
+		MessageSent: {&MessageSentData{
+			MessageID: "m-2", ClientMessageID: "cm-2", AgentID: "a-7",
+			From: Address{Address: "support@acme.example"}, To: []Address{{Address: "jane@example.com"}},
+			Text: "We fixed it.", InReplyTo: "m-1",
+		}, email},
+		MessageDelivered: {&MessageDeliveredData{MessageID: "m-2", Status: DeliveryDelivered, ExternalID: "q-9", Attempts: 1}, email},
+		CallStarted:      {&CallStartedData{CallID: "call-1", Direction: DirectionInbound, From: "+33612345678", To: "+3318000000"}, conv},
+		CallMenuSelected: {&CallMenuSelectedData{CallID: "call-1", Menu: "lang", Selection: "2", Language: "de"}, conv},
+		CallQueued:       {&CallQueuedData{CallID: "call-1", Queue: "billing", Position: 3}, conv},
+		CallAnswered:     {&CallAnsweredData{CallID: "call-1", AgentID: "a-7", WaitMs: 42000, RingMs: 3000}, conv},
+		CallTransferred:  {&CallTransferredData{CallID: "call-1", FromAgentID: "a-7", ToQueue: "tech", Kind: TransferBlind}, conv},
+		CallEnded: {&CallEndedData{CallID: "call-1", Reason: EndCallerHangup, DurationMs: 300000, WaitMs: 42000,
+			TalkMs: 250000, HoldMs: 10000, AgentID: "a-7"}, conv},
+		CallRecorded: {&CallRecordedData{CallID: "call-1", Kind: RecordingCall, DurationMs: 250000,
+			Recording: BlobRef{SHA256: testSHA, Size: 4000000, ContentType: "audio/wav"}}, conv},
+		ConversationQueued:      {&ConversationQueuedData{Queue: "billing", Priority: 5, Skills: []string{"billing", "lang:fr"}, Language: "fr"}, chat},
+		ConversationOffered:     {&ConversationOfferedData{AgentID: "a-7", Queue: "billing", TimeoutMs: 20000}, chat},
+		ConversationAssigned:    {&ConversationAssignedData{AgentID: "a-7", Queue: "billing"}, chat},
+		ConversationTransferred: {&ConversationTransferredData{FromAgentID: "a-7", ToQueue: "tech", Note: "needs a technician"}, chat},
+		ConversationResolved:    {&ConversationResolvedData{AgentID: "a-7", Resolution: "solved"}, chat},
+		ConversationReopened:    {&ConversationReopenedData{Reason: ReopenCustomerReplied, MessageID: "m-3"}, chat},
+		ConversationAbandoned:   {&ConversationAbandonedData{Queue: "billing", WaitMs: 90000, Reason: AbandonCustomerLeft}, chat},
+		NoteAdded:               {&NoteAddedData{NoteID: "n-1", AgentID: "a-7", Text: "VIP customer"}, conv},
+		AgentPresenceChanged: {&AgentPresenceChangedData{AgentID: "a-7", Presence: PresenceWrapUp, Previous: PresenceAvailable},
+			[]Option{WithSource("/webui")}},
+		ContactIdentified: {&ContactIdentifiedData{ContactID: "k-1", Address: "jane@example.com", Method: IdentifiedAuto},
+			[]Option{WithConversation("c-42"), WithContact("k-1")}},
+		ContactsMerged:   {&ContactsMergedData{IntoID: "k-1", MergedIDs: []string{"k-2", "k-3"}, AgentID: "a-7"}, []Option{WithContact("k-1")}},
+		ContactsUnmerged: {&ContactsUnmergedData{ContactID: "k-1", RestoredIDs: []string{"k-3"}, AgentID: "a-7"}, []Option{WithContact("k-1")}},
+	}
+}
+
+// newSample builds a valid event of typ from samples.
+func newSample(t testing.TB, typ string) *Envelope {
+	t.Helper()
+	s, ok := samples()[typ]
+	if !ok {
+		t.Fatalf("no sample for %s", typ)
+	}
+	e, err := New(typ, "acme", s.payload, s.opts...)
+	if err != nil {
+		t.Fatalf("New(%s): %v", typ, err)
+	}
+	return e
+}
+
+// sameEnvelope fails unless a and b carry the same event; times compare by
+// instant, data by JSON meaning.
+func sameEnvelope(t *testing.T, got, want *Envelope) {
+	t.Helper()
+	if !got.Time.Equal(want.Time) {
+		t.Errorf("time = %v, want %v", got.Time, want.Time)
+	}
+	if !jsonEqual(got.Data, want.Data) {
+		t.Errorf("data = %s, want %s", got.Data, want.Data)
+	}
+	if len(got.Extensions) != len(want.Extensions) {
+		t.Errorf("extensions = %s, want %s", got.Extensions, want.Extensions)
+	}
+	for k, v := range want.Extensions {
+		if !jsonEqual(got.Extensions[k], v) {
+			t.Errorf("extension %s = %s, want %s", k, got.Extensions[k], v)
+		}
+	}
+	g, w := *got, *want
+	g.Time = w.Time
+	g.Data, w.Data = nil, nil
+	g.Extensions, w.Extensions = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("envelope = %+v\nwant       %+v", g, w)
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func TestEveryDesignTypeIsRegistered(t *testing.T) {
+	design := []string{
+		"message.received", "message.sent", "message.delivered", "call.started", "call.menu_selected",
+		"call.queued", "call.answered", "call.transferred", "call.ended", "call.recorded",
+		"conversation.queued", "conversation.offered", "conversation.assigned", "conversation.transferred",
+		"conversation.resolved", "conversation.reopened", "conversation.abandoned", "note.added",
+		"agent.presence_changed", "contact.identified", "contacts.merged", "contacts.unmerged",
+	}
+	if got := strings.Join(Types(), ","); len(Types()) != len(design) {
+		t.Fatalf("Types() = %s; want the %d DESIGN.md types", got, len(design))
+	}
+	s := samples()
+	for _, typ := range design {
+		if !Known(typ) {
+			t.Errorf("%s is not registered", typ)
+		}
+		if TopicFor(typ) == "" {
+			t.Errorf("%s has no topic", typ)
+		}
+		sample, ok := s[typ]
+		if !ok {
+			t.Errorf("%s has no sample payload", typ)
+			continue
+		}
+		if got := sample.payload.EventType(); got != typ {
+			t.Errorf("sample payload %T says %s, want %s", sample.payload, got, typ)
+		}
+	}
+}
+
+// validTopicForBus applies the bus's own topic rule.
+func validTopicForBus(name string) error { return bus.ValidTopic(name) }
