@@ -1,0 +1,306 @@
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+)
+
+// segment is one file of a partition's log, named by the offset of its
+// first record.
+type segment struct {
+	base int64
+	path string
+	f    *os.File
+	fd   int
+
+	// size is the number of bytes of durable records: readers read only
+	// [0, size). It grows after each fdatasync.
+	size atomic.Int64
+	// next is the offset after the last durable record.
+	next atomic.Int64
+	// maxTime is the append time (Unix ns) of the newest record, 0 if none.
+	maxTime atomic.Int64
+	// sealed is set once the segment is full and trimmed: size is final.
+	sealed atomic.Bool
+	// deleted is set (under partition.segMu) when retention removed it.
+	deleted bool
+
+	// idx maps offsets to positions every indexEvery bytes, oldest first.
+	// Guarded by partition.segMu; appended by the writer.
+	idx     []indexEntry
+	lastIdx int64 // position of the last index entry, -1 if none (writer)
+
+	// capacity is the allocated, zero-filled size of the file: the writer
+	// rolls to a new segment rather than write past it (unless one record
+	// is larger).
+	capacity int64
+}
+
+type indexEntry struct{ off, pos int64 }
+
+func segmentName(base int64) string { return fmt.Sprintf("%020d.log", base) }
+
+// parseSegmentName returns the base offset of a segment file name.
+func parseSegmentName(name string) (int64, bool) {
+	s, ok := strings.CutSuffix(name, ".log")
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// listSegments returns the base offsets of the segment files in dir, oldest
+// first.
+func listSegments(dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var bases []int64
+	for _, e := range ents {
+		if base, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			bases = append(bases, base)
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	return bases, nil
+}
+
+func openSegment(dir string, base int64) (*segment, error) {
+	path := filepath.Join(dir, segmentName(base))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &segment{base: base, path: path, f: f, fd: int(f.Fd()), lastIdx: -1}
+	s.next.Store(base)
+	return s, nil
+}
+
+func (s *segment) close() error { return s.f.Close() }
+
+// addIndex records that the frame at pos holds offset off, if pos is far
+// enough from the previous entry. The caller holds partition.segMu for
+// writing (or owns s exclusively).
+func (s *segment) addIndex(off, pos int64) {
+	if s.lastIdx < 0 || pos-s.lastIdx >= indexEvery {
+		s.idx = append(s.idx, indexEntry{off, pos})
+		s.lastIdx = pos
+	}
+}
+
+// seek returns the position of a frame at or before offset off (which is in
+// s) and that frame's offset. The caller holds partition.segMu.
+func (s *segment) seek(off int64) (pos, from int64) {
+	i := sort.Search(len(s.idx), func(i int) bool { return s.idx[i].off > off })
+	if i == 0 {
+		return 0, s.base
+	}
+	return s.idx[i-1].pos, s.idx[i-1].off
+}
+
+// testHookSync, if set (tests only), runs before each fdatasync of a write.
+var testHookSync func()
+
+func (s *segment) fdatasync() error {
+	if testHookSync != nil {
+		testHookSync()
+	}
+	for {
+		err := syscall.Fdatasync(s.fd)
+		if err != syscall.EINTR {
+			if err != nil {
+				return fmt.Errorf("fdatasync %s: %w", s.path, err)
+			}
+			return nil
+		}
+	}
+}
+
+// CorruptionError reports damaged data that recovery must not cut off,
+// because records acknowledged to publishers may be in or after it.
+type CorruptionError struct {
+	File   string
+	Pos    int64 // byte position in File
+	Offset int64 // offset of the record expected at Pos
+	Reason string
+}
+
+func (e *CorruptionError) Error() string {
+	return fmt.Sprintf("embedded: corrupt log %s at byte %d (record offset %d): %s; refusing to drop acknowledged data, restore the file or move it away", e.File, e.Pos, e.Offset, e.Reason)
+}
+
+// tornTail describes the unsynced end of the last segment that recovery cut.
+type tornTail struct {
+	offset int64 // offset of the first record cut
+	pos    int64 // byte position of the cut
+	bytes  int64 // non-zero bytes cut
+}
+
+// windowReader reads a file sequentially through a large buffer, handing
+// out views of [pos, pos+n).
+type windowReader struct {
+	r     io.ReaderAt
+	size  int64
+	buf   []byte
+	start int64 // file position of buf[0]
+}
+
+func (w *windowReader) view(pos int64, n int) ([]byte, error) {
+	if pos+int64(n) > w.size {
+		n = int(w.size - pos)
+	}
+	if pos >= w.start && pos+int64(n) <= w.start+int64(len(w.buf)) {
+		return w.buf[pos-w.start : pos-w.start+int64(n)], nil
+	}
+	want := max(n, 1<<20)
+	if pos+int64(want) > w.size {
+		want = int(w.size - pos)
+	}
+	if cap(w.buf) < want {
+		w.buf = make([]byte, want)
+	}
+	w.buf = w.buf[:want]
+	if _, err := w.r.ReadAt(w.buf, pos); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	w.start = pos
+	return w.buf[:n], nil
+}
+
+// scan reads the whole segment, checking every record's framing, CRC and
+// offset, and builds its index. It sets size, next and maxTime.
+//
+// In a segment other than the last, any damage is corruption. In the last
+// segment the data ends at the first zero length field; damage there is
+// the unsynced tail of a write torn by a crash unless a record written by a
+// later write batch follows it, or more data follows it than one write can
+// hold: then it is corruption. A torn tail is zeroed (and synced) so the
+// log continues cleanly from its last good record, and reported.
+func (s *segment) scan(last bool) (*tornTail, error) {
+	st, err := s.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	fileSize := st.Size()
+	s.capacity = fileSize
+	w := &windowReader{r: s.f, size: fileSize}
+	pos, expect := int64(0), s.base
+	reason := ""
+	for pos < fileSize {
+		b, err := w.view(pos, 4)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.path, err)
+		}
+		if len(b) < 4 {
+			reason = "truncated length field"
+			break
+		}
+		l := frameLen(b)
+		if l == 0 {
+			reason = "end of data"
+			break
+		}
+		if l >= frameMinLen && l <= maxFrameLen {
+			if b, err = w.view(pos, 4+l); err != nil {
+				return nil, fmt.Errorf("read %s: %w", s.path, err)
+			}
+		}
+		h, err := checkFrame(b)
+		if err != nil {
+			reason = err.Error()
+			break
+		}
+		if h.offset != expect {
+			reason = fmt.Sprintf("record holds offset %d", h.offset)
+			break
+		}
+		if int64(h.batchPos) > pos {
+			reason = "batch position before the start of the file"
+			break
+		}
+		s.addIndex(h.offset, pos)
+		if h.unixNano > s.maxTime.Load() {
+			s.maxTime.Store(h.unixNano)
+		}
+		pos += int64(h.size)
+		expect++
+	}
+	s.size.Store(pos)
+	s.next.Store(expect)
+	if pos == fileSize {
+		return nil, nil
+	}
+	// Something other than a record at pos: zeros up to the end are the
+	// unwritten (preallocated) rest of the file.
+	zbuf := make([]byte, 1<<20)
+	end, err := dataEnd(s.f, pos, fileSize, zbuf)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", s.path, err)
+	}
+	if end == pos {
+		return nil, nil
+	}
+	corrupt := func(why string) error {
+		return &CorruptionError{File: s.path, Pos: pos, Offset: expect, Reason: why}
+	}
+	if !last {
+		return nil, corrupt(reason + " in a segment that is not the last")
+	}
+	if end-pos > maxTornBytes {
+		return nil, corrupt(fmt.Sprintf("%s, followed by %d more bytes than one write can leave torn", reason, end-pos-maxTornBytes))
+	}
+	// Look for whole records after the damage. One from the same write
+	// batch is as unsynced as the damage; one from a later batch proves the
+	// damaged write had been synced (batches are written one at a time,
+	// each after the previous one's fdatasync), so acknowledged data is
+	// damaged.
+	regionEnd := min(fileSize, end+(1<<20))
+	region := make([]byte, regionEnd-pos)
+	if _, err := s.f.ReadAt(region, pos); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", s.path, err)
+	}
+	maxOff := expect + (end-pos)/int64(frameMinLen+4) + 1
+	for q := 1; q+frameMinLen+4 <= len(region); q++ {
+		l := frameLen(region[q:])
+		if l < frameMinLen || l > maxFrameLen || q+4+l > len(region) {
+			continue
+		}
+		off := int64(le64(region[q+8:]))
+		if off <= expect || off > maxOff {
+			continue
+		}
+		h, err := checkFrame(region[q:])
+		if err != nil {
+			continue
+		}
+		recPos := pos + int64(q)
+		if batchStart := recPos - int64(h.batchPos); batchStart > pos {
+			return nil, corrupt(fmt.Sprintf("%s, yet record %d at byte %d was written by a later write", reason, h.offset, recPos))
+		}
+		q += h.size - 1
+	}
+	// A torn tail: zero it so the next append starts clean.
+	if _, err := s.f.WriteAt(make([]byte, end-pos), pos); err != nil {
+		return nil, fmt.Errorf("cut torn tail of %s: %w", s.path, err)
+	}
+	if err := s.fdatasync(); err != nil {
+		return nil, err
+	}
+	return &tornTail{offset: expect, pos: pos, bytes: end - pos}, nil
+}
+
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
