@@ -60,6 +60,10 @@ func samples() map[string]struct {
 			[]Option{WithConversation("c-42"), WithContact("k-1")}},
 		ContactsMerged:   {&ContactsMergedData{IntoID: "k-1", MergedIDs: []string{"k-2", "k-3"}, AgentID: "a-7"}, []Option{WithContact("k-1")}},
 		ContactsUnmerged: {&ContactsUnmergedData{ContactID: "k-1", RestoredIDs: []string{"k-3"}, AgentID: "a-7"}, []Option{WithContact("k-1")}},
+
+		ConversationOfferDeclined: {&ConversationOfferDeclinedData{AgentID: "a-7", Queue: "billing", OfferID: "o-1", Reason: "busy"}, chat},
+		ConversationOfferExpired:  {&ConversationOfferExpiredData{AgentID: "a-7", Queue: "billing", OfferID: "o-1", TimeoutMs: 20000}, chat},
+		RouterStarted:             {&RouterStartedData{RouterID: "host-1/4242"}, []Option{WithSource("/routing")}},
 	}
 }
 
@@ -122,6 +126,8 @@ func TestEveryDesignTypeIsRegistered(t *testing.T) {
 		"conversation.queued", "conversation.offered", "conversation.assigned", "conversation.transferred",
 		"conversation.resolved", "conversation.reopened", "conversation.abandoned", "note.added",
 		"agent.presence_changed", "contact.identified", "contacts.merged", "contacts.unmerged",
+		// routing's own facts on TopicRouting (docs/ROUTING.md)
+		"conversation.offer_declined", "conversation.offer_expired", "router.started",
 	}
 	if got := strings.Join(Types(), ","); len(Types()) != len(design) {
 		t.Fatalf("Types() = %s; want the %d DESIGN.md types", got, len(design))

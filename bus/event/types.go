@@ -87,7 +87,7 @@ const (
 
 // Topics lists every topic Hotline publishes to, for creating them up front.
 func Topics() []string {
-	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts}
+	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts, TopicRouting}
 }
 
 // Channels an event can belong to.
@@ -183,6 +183,10 @@ func buildRegistry() map[string]*typeInfo {
 	add(ContactIdentified, TopicContacts, scopeContact, channelOptional, decodeAs[ContactIdentifiedData])
 	add(ContactsMerged, TopicContacts, scopeContact, channelOptional, decodeAs[ContactsMergedData])
 	add(ContactsUnmerged, TopicContacts, scopeContact, channelOptional, decodeAs[ContactsUnmergedData])
+
+	add(ConversationOfferDeclined, TopicRouting, scopeTenant, channelOptional, decodeAs[ConversationOfferDeclinedData])
+	add(ConversationOfferExpired, TopicRouting, scopeTenant, channelOptional, decodeAs[ConversationOfferExpiredData])
+	add(RouterStarted, TopicRouting, scopeTenant, channelOptional, decodeAs[RouterStartedData])
 	return r
 }
 
@@ -210,6 +214,9 @@ var (
 	_ Payload = (*ContactIdentifiedData)(nil)
 	_ Payload = (*ContactsMergedData)(nil)
 	_ Payload = (*ContactsUnmergedData)(nil)
+	_ Payload = (*ConversationOfferDeclinedData)(nil)
+	_ Payload = (*ConversationOfferExpiredData)(nil)
+	_ Payload = (*RouterStartedData)(nil)
 )
 
 // decodeAs decodes data written in the current shape of payload type T.
