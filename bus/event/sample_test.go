@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-hub/hotline/bus"
 )
@@ -20,6 +21,7 @@ func samples() map[string]struct {
 	conv := []Option{WithConversation("c-42"), WithSource("/test")}
 	chat := append([]Option{WithChannel(ChannelChat)}, conv...)
 	email := append([]Option{WithChannel(ChannelEmail)}, conv...)
+	webui := []Option{WithSource("/webui/auth")}
 	blob := BlobRef{SHA256: testSHA, Size: 1234, ContentType: "application/pdf", Name: "invoice.pdf"}
 	type s = struct {
 		payload Payload
@@ -64,6 +66,22 @@ func samples() map[string]struct {
 		ConversationOfferDeclined: {&ConversationOfferDeclinedData{AgentID: "a-7", Queue: "billing", OfferID: "o-1", Reason: "busy"}, chat},
 		ConversationOfferExpired:  {&ConversationOfferExpiredData{AgentID: "a-7", Queue: "billing", OfferID: "o-1", TimeoutMs: 20000}, chat},
 		RouterStarted:             {&RouterStartedData{RouterID: "host-1/4242"}, []Option{WithSource("/routing")}},
+
+		TenantCreated: {&TenantCreatedData{Name: "Acme SA", Language: "fr", TimeZone: "Europe/Paris", ByAccountID: "a-1"}, webui},
+		TenantUpdated: {&TenantUpdatedData{Name: "Acme GmbH", Language: "de", TimeZone: "Europe/Berlin"}, webui},
+		AccountCreated: {&AccountCreatedData{AccountID: "a-7", Login: "jane@acme.example", DisplayName: "Jane Doe",
+			Role: RoleAgent, ByAccountID: "a-1"}, webui},
+		AccountUpdated: {&AccountUpdatedData{AccountID: "a-7", Login: "jane@acme.example", DisplayName: "Jane Doe",
+			Role: RoleSupervisor, ByAccountID: "a-1"}, webui},
+		AccountPasswordChanged: {&AccountPasswordChangedData{AccountID: "a-7",
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$dGhpcyBpcyBub3QgYSByZWFsIGhhc2ggYXQgYWxsIQ",
+			ByAccountID:  "a-7", KeepSessionHash: testSHA}, webui},
+		AccountDisabled:       {&AccountDisabledData{AccountID: "a-7", ByAccountID: "a-1", Reason: "left the company"}, webui},
+		AccountLocked:         {&AccountLockedData{AccountID: "a-7", Until: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Failures: 5}, webui},
+		AccountUnlocked:       {&AccountUnlockedData{AccountID: "a-7", ByAccountID: "a-1"}, webui},
+		SessionStarted:        {&SessionStartedData{SessionHash: testSHA, AccountID: "a-7", ExpiresAt: time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC), UserAgent: "Mozilla/5.0"}, webui},
+		SessionEnded:          {&SessionEndedData{SessionHash: testSHA, AccountID: "a-7", Reason: SessionLogout}, webui},
+		AccountsReaderStarted: {&AccountsReaderStartedData{ReaderID: "host-1/4242"}, webui},
 	}
 }
 
@@ -128,6 +146,10 @@ func TestEveryDesignTypeIsRegistered(t *testing.T) {
 		"agent.presence_changed", "contact.identified", "contacts.merged", "contacts.unmerged",
 		// routing's own facts on TopicRouting (docs/ROUTING.md)
 		"conversation.offer_declined", "conversation.offer_expired", "router.started",
+		// web UI accounts, tenants and sessions on TopicAccounts
+		"tenant.created", "tenant.updated", "account.created", "account.updated", "account.password_changed",
+		"account.disabled", "account.locked", "account.unlocked", "session.started", "session.ended",
+		"accounts.reader_started",
 	}
 	if got := strings.Join(Types(), ","); len(Types()) != len(design) {
 		t.Fatalf("Types() = %s; want the %d DESIGN.md types", got, len(design))

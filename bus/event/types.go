@@ -87,7 +87,7 @@ const (
 
 // Topics lists every topic Hotline publishes to, for creating them up front.
 func Topics() []string {
-	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts, TopicRouting}
+	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts, TopicRouting, TopicAccounts}
 }
 
 // Channels an event can belong to.
@@ -187,6 +187,19 @@ func buildRegistry() map[string]*typeInfo {
 	add(ConversationOfferDeclined, TopicRouting, scopeTenant, channelOptional, decodeAs[ConversationOfferDeclinedData])
 	add(ConversationOfferExpired, TopicRouting, scopeTenant, channelOptional, decodeAs[ConversationOfferExpiredData])
 	add(RouterStarted, TopicRouting, scopeTenant, channelOptional, decodeAs[RouterStartedData])
+
+	acc := TopicAccounts
+	add(TenantCreated, acc, scopeTenant, channelOptional, decodeAs[TenantCreatedData])
+	add(TenantUpdated, acc, scopeTenant, channelOptional, decodeAs[TenantUpdatedData])
+	add(AccountCreated, acc, scopeTenant, channelOptional, decodeAs[AccountCreatedData])
+	add(AccountUpdated, acc, scopeTenant, channelOptional, decodeAs[AccountUpdatedData])
+	add(AccountPasswordChanged, acc, scopeTenant, channelOptional, decodeAs[AccountPasswordChangedData])
+	add(AccountDisabled, acc, scopeTenant, channelOptional, decodeAs[AccountDisabledData])
+	add(AccountLocked, acc, scopeTenant, channelOptional, decodeAs[AccountLockedData])
+	add(AccountUnlocked, acc, scopeTenant, channelOptional, decodeAs[AccountUnlockedData])
+	add(SessionStarted, acc, scopeTenant, channelOptional, decodeAs[SessionStartedData])
+	add(SessionEnded, acc, scopeTenant, channelOptional, decodeAs[SessionEndedData])
+	add(AccountsReaderStarted, acc, scopeTenant, channelOptional, decodeAs[AccountsReaderStartedData])
 	return r
 }
 
@@ -217,6 +230,17 @@ var (
 	_ Payload = (*ConversationOfferDeclinedData)(nil)
 	_ Payload = (*ConversationOfferExpiredData)(nil)
 	_ Payload = (*RouterStartedData)(nil)
+	_ Payload = (*TenantCreatedData)(nil)
+	_ Payload = (*TenantUpdatedData)(nil)
+	_ Payload = (*AccountCreatedData)(nil)
+	_ Payload = (*AccountUpdatedData)(nil)
+	_ Payload = (*AccountPasswordChangedData)(nil)
+	_ Payload = (*AccountDisabledData)(nil)
+	_ Payload = (*AccountLockedData)(nil)
+	_ Payload = (*AccountUnlockedData)(nil)
+	_ Payload = (*SessionStartedData)(nil)
+	_ Payload = (*SessionEndedData)(nil)
+	_ Payload = (*AccountsReaderStartedData)(nil)
 )
 
 // decodeAs decodes data written in the current shape of payload type T.
