@@ -256,10 +256,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		Balancer:     kafkago.Murmur2Balancer{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchTimeout: cfg.BatchTimeout,
-		// kafka-go allocates room for BatchSize messages (152 B each) for
-		// every batch, however small: keep it modest.
-		BatchSize:  100,
-		BatchBytes: int64(cfg.MaxMessageBytes) + batchOverhead,
+		BatchSize:    writerBatchSize,
+		BatchBytes:   int64(cfg.MaxMessageBytes) + batchOverhead,
 		// Publish retries itself, with the bus's backoff and until its
 		// context ends; the writer's own attempts cover a leader moving.
 		MaxAttempts:     3,
@@ -358,7 +356,28 @@ func (b *Bus) Publish(ctx context.Context, topic string, msgs ...bus.Message) er
 		}
 		kmsgs[i] = toKafka(topic, m)
 	}
+	// The writer splits a partition's messages into batches of
+	// writerBatchSize and may store a later batch after an earlier one failed
+	// for good; resending the failed one would then put a key out of order.
+	// Chunks of at most writerBatchSize messages hold at most one batch per
+	// partition, and each chunk is stored before the next is sent.
+	for len(kmsgs) > 0 {
+		n := min(len(kmsgs), writerBatchSize)
+		if err := b.publishChunk(ctx, topic, kmsgs[:n]); err != nil {
+			return err
+		}
+		kmsgs = kmsgs[n:]
+	}
+	return nil
+}
 
+// writerBatchSize is the writer's BatchSize. kafka-go allocates room for
+// BatchSize messages (152 B each) for every batch, however small: keep it
+// modest.
+const writerBatchSize = 100
+
+// publishChunk stores kmsgs, retrying what failed until ctx ends.
+func (b *Bus) publishChunk(ctx context.Context, topic string, kmsgs []kafkago.Message) error {
 	var last error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {

@@ -388,3 +388,35 @@ func TestMessageSizeLimit(t *testing.T) {
 		}
 	}
 }
+
+// One Publish of more messages than the writer batches at once is sent in
+// chunks; a key's messages must still be stored in the order given.
+func TestLargePublishKeepsKeyOrder(t *testing.T) {
+	br := sharedBroker(t)
+	topic := uniqueTopic(t, "bigbatch")
+	b := newTestBus(t, br, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 3*writerBatchSize + 17
+	msgs := make([]bus.Message, n)
+	for i := range msgs {
+		msgs[i] = bus.Message{Key: []byte("one-key"), Value: fmt.Appendf(nil, "%d", i)}
+	}
+	if err := b.Publish(ctx, topic, msgs...); err != nil {
+		t.Fatalf("Publish of %d messages: %v", n, err)
+	}
+	sub, err := b.Subscribe(ctx, topic, bus.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := 0; i < n; i++ {
+		d, err := sub.Receive(ctx)
+		if err != nil {
+			t.Fatalf("Receive %d: %v", i, err)
+		}
+		if want := fmt.Sprint(i); string(d.Value) != want {
+			t.Fatalf("message %d of the key is %q, want %q", i, d.Value, want)
+		}
+	}
+}
