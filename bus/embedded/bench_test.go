@@ -26,14 +26,18 @@ import (
 // heap in use and the process's peak RSS (VmHWM) after the load, and
 // BenchmarkDiskBaseline what the disk itself gives in the same conditions.
 // Environment knobs for comparisons: HOTLINE_EMBEDDED_ZERO_FILL=1 (zero-fill
-// segments), HOTLINE_EMBEDDED_BENCH_COMMIT=<duration> (CommitInterval of the
-// latency benchmark).
+// partition segments), HOTLINE_EMBEDDED_WAL_FALLOCATE=1 (fallocate WAL
+// segments without zero-filling them), HOTLINE_EMBEDDED_BENCH_COMMIT=<duration>
+// (CommitInterval of the latency benchmark).
 
 func init() {
 	// HOTLINE_EMBEDDED_ZERO_FILL=1 benchmarks segments zero-filled after
 	// fallocate, for comparison.
 	if os.Getenv("HOTLINE_EMBEDDED_ZERO_FILL") != "" {
 		zeroFill = true
+	}
+	if os.Getenv("HOTLINE_EMBEDDED_WAL_FALLOCATE") != "" {
+		walZeroFill = false
 	}
 }
 
@@ -171,7 +175,7 @@ func BenchmarkDiskBaseline(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	if err := preallocate(path, f, 64<<20); err != nil {
+	if err := preallocate(path, f, 64<<20, zeroFill); err != nil {
 		b.Fatal(err)
 	}
 	buf := make([]byte, 1100)

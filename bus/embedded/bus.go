@@ -4,36 +4,65 @@
 // # Layout
 //
 //	<Dir>/LOCK                              flock: one process at a time
+//	<Dir>/wal/<position>.wal                write-ahead log segments, by first WAL position
+//	<Dir>/wal/checkpoint.json               the last checkpoint
 //	<Dir>/topics/<topic>/topic.json         partition count, fixed at creation
 //	<Dir>/topics/<topic>/<p>/<offset>.log   segments of partition p, by first offset
 //	<Dir>/topics/<topic>/groups/<g>.json    a consumer group's committed offsets
 //
 // # Durability
 //
-// Publish returns once its records are written and fdatasynced. Each
-// partition has a writer goroutine that takes everything enqueued since its
-// last write, writes it with one pwrite into the active segment (4 MiB at
-// most per write), fdatasyncs, and only then moves the partition's durable
-// end, which is as far as readers read: no consumer ever sees a record
-// that a crash could lose. Concurrent publishes to a partition share one
-// write and one fdatasync (group commit).
+// Publish returns once its records are in a synced write-ahead log (WAL)
+// shared by the whole bus. One committer goroutine takes everything
+// enqueued on every partition since its last cycle, writes it to the WAL
+// as CRC-framed entries (topic, partition, first offset, and the records
+// exactly as they go to the partition's segment) with one pwrite, and
+// issues ONE fdatasync for the cycle, however many partitions and topics it
+// touches. Only then does it write each partition's records into the
+// partition's active segment, without syncing (the page cache, which
+// readers read through), move the partition's durable end, which is as far
+// as readers read, and release the publishers. No consumer ever sees a
+// record that is not in the synced WAL. Publishers that the last cycle
+// released and that publish again at once join the next cycle (the
+// committer yields to them before collecting), so N publishers of single
+// events share one fdatasync, not one per partition.
 //
-// Segments are allocated with fallocate before they are written, so a write
-// does not change the file size and fdatasync has no size change to commit
-// (see preallocate for what was measured). The next segment is prepared in the background while the
-// current one fills; segment sizes start at 1 MiB and double up to
-// SegmentBytes, so idle topics take little disk. A zero length field marks
-// the end of the data; Close trims the active segment to its data.
+// A checkpoint (every CheckpointInterval, when the WAL passed 64 MiB since
+// the last one, after recovery and on Close) takes a cut between two
+// cycles, fdatasyncs the active segment of every partition written since
+// the previous checkpoint (segments are synced as they are sealed, and
+// their directory entries when they are created), writes the cut (per
+// partition the offset up to which it is durable on its own, and the WAL
+// position) to checkpoint.json atomically, then drops the WAL segments
+// wholly before it, keeping two as spares that are recycled as later
+// segments. WAL segments are allocated and zero-filled before use (or
+// recycled), so a WAL write changes no metadata and its fdatasync only
+// flushes data (see walZeroFill). Partition segments are allocated with
+// fallocate; the next one is prepared in the background while the current
+// one fills; their sizes start at 1 MiB and double up to SegmentBytes. A
+// zero length field marks the end of a segment's data; Close trims the
+// active segment to its data.
 //
 // Reads go through pread on the segment files, a 64 KiB chunk at a time,
 // located through a sparse in-memory index (one entry per 64 KiB), so memory
 // stays flat whatever the size of the log.
 //
-// On Open every segment is read and checked (length, CRC-32C, offset
-// sequence). The tail of the last segment may hold a write torn by a crash:
-// it was never acknowledged, so it is cut and logged. Damage anywhere else,
-// or damage followed by a record of a later write, is corruption of
-// acknowledged data and Open fails naming the file and position.
+// # Recovery
+//
+// On Open every partition segment is read and checked (length, CRC-32C,
+// offset sequence). Records up to a partition's checkpointed offset were
+// synced: damage there, or anywhere in a segment other than the last, is
+// corruption and Open fails naming the file and position. After it, the
+// last segment may hold anything a crash left of writes that were never
+// synced on their own: it is cut at the first damaged record and logged.
+// Then the WAL is replayed from the checkpoint: every entry's records that
+// the partition does not hold yet are appended again. A torn last WAL
+// write (a damaged entry followed by nothing of a later write: it was never
+// acknowledged) ends the WAL and is logged; damage followed by an entry of
+// a later write is corruption of acknowledged data and Open fails naming
+// the WAL file and position. Each entry names its own WAL position, so
+// stale entries of a recycled file are never taken for live ones. A
+// checkpoint then makes the recovered state the new starting point.
 //
 // # Consumer groups
 //
@@ -73,6 +102,8 @@ type Bus struct {
 
 	createMu sync.Mutex // serializes topic creation
 
+	cm *committer // the write-ahead log and its writer
+
 	stopBg    chan struct{}
 	bgDone    chan struct{}
 	closeOnce sync.Once
@@ -105,10 +136,30 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 		stopBg: make(chan struct{}),
 		bgDone: make(chan struct{}),
 	}
-	ents, err := os.ReadDir(filepath.Join(cfg.Dir, "topics"))
+	walDir := filepath.Join(cfg.Dir, "wal")
+	w, err := openWAL(walDir)
 	if err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("embedded: %w", err)
+		return nil, err
+	}
+	b.cm = &committer{b: b, w: w,
+		kick: make(chan struct{}, 1), done: make(chan struct{}),
+		ckptKick: make(chan struct{}, 1), stopCkpt: make(chan struct{}), ckptDone: make(chan struct{})}
+	fail := func(err error) (*Bus, error) {
+		for _, t := range b.topics {
+			t.stop()
+		}
+		w.close()
+		lock.Close()
+		return nil, err
+	}
+	cp, err := readCheckpoint(walDir)
+	if err != nil {
+		return fail(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(cfg.Dir, "topics"))
+	if err != nil {
+		return fail(fmt.Errorf("embedded: %w", err))
 	}
 	start := time.Now()
 	for _, e := range ents {
@@ -126,19 +177,82 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 			log.Warn("embedded bus: topic directory without metadata (interrupted creation); it will be recreated on use", "topic", name)
 			continue
 		}
-		t, err := b.openTopic(name)
+		t, err := b.openTopic(name, cp.Partitions[name])
 		if err != nil {
-			for _, t := range b.topics {
-				t.stop()
-			}
-			lock.Close()
-			return nil, err
+			return fail(err)
 		}
 		b.topics[name] = t
 	}
-	log.Debug("embedded bus: open", "dir", cfg.Dir, "topics", len(b.topics), "took", time.Since(start))
+	w.ckpt = cp.WAL
+	replayed := 0
+	err = w.replay(cp.WAL, func(e walEntry, file string, at int64) error {
+		replayed++
+		return b.replayEntry(e, file, at)
+	}, func(file string, at int64, why string) {
+		log.Warn("embedded bus: cut the torn tail of the write-ahead log left by a crash (never acknowledged to a publisher)",
+			"file", file, "pos", at, "reason", why)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := b.cm.checkpoint(); err != nil {
+		return fail(fmt.Errorf("embedded: checkpoint after recovery: %w", err))
+	}
+	log.Debug("embedded bus: open", "dir", cfg.Dir, "topics", len(b.topics), "wal_entries_replayed", replayed, "took", time.Since(start))
+	go b.cm.run()
+	go b.cm.checkpointLoop()
 	go b.background()
 	return b, nil
+}
+
+// replayEntry appends the records of a write-ahead log entry that its
+// partition does not hold yet (recovery, before the committer runs).
+func (b *Bus) replayEntry(e walEntry, file string, at int64) error {
+	t := b.topics[e.topic]
+	if t == nil {
+		return fmt.Errorf("embedded: write-ahead log %s at byte %d holds records of topic %q, which has no metadata in %s: restore the topic directory",
+			file, at, e.topic, filepath.Join(b.cfg.Dir, "topics"))
+	}
+	if e.part >= len(t.parts) {
+		return &CorruptionError{File: file, Pos: at, Offset: e.first,
+			Reason: fmt.Sprintf("write-ahead log entry for partition %d of topic %s, which has %d", e.part, e.topic, len(t.parts))}
+	}
+	p := t.parts[e.part]
+	next := p.nextOff
+	if e.first > next {
+		return &CorruptionError{File: file, Pos: at, Offset: e.first,
+			Reason: fmt.Sprintf("write-ahead log entry starts at offset %d but partition %s/%d ends at %d: records are missing", e.first, e.topic, e.part, next)}
+	}
+	rec, off, skip, n := e.records, e.first, 0, 0
+	for q := 0; q < len(rec); n++ {
+		h, err := checkFrame(rec[q:])
+		if err == nil && h.offset != e.first+int64(n) {
+			err = fmt.Errorf("record %d holds offset %d", n, h.offset)
+		}
+		if err != nil {
+			return &CorruptionError{File: file, Pos: at, Offset: e.first + int64(n),
+				Reason: fmt.Sprintf("write-ahead log entry holds a bad record: %v", err)}
+		}
+		q += h.size
+		if h.offset < next { // already in the partition
+			skip, off = q, h.offset+1
+		}
+	}
+	rec = rec[skip:]
+	if n != e.n {
+		return &CorruptionError{File: file, Pos: at, Offset: e.first,
+			Reason: fmt.Sprintf("write-ahead log entry says %d records but holds %d", e.n, n)}
+	}
+	if len(rec) == 0 {
+		return nil
+	}
+	cnt := int(e.first + int64(e.n) - off)
+	if err := p.write(&batch{buf: rec, first: off, n: cnt}); err != nil {
+		return fmt.Errorf("embedded: replay into partition %s/%d: %w", e.topic, e.part, err)
+	}
+	p.nextOff = off + int64(cnt)
+	p.pend = newBatch(nil, p.nextOff)
+	return nil
 }
 
 // Ping reports whether the bus is open and no partition has failed.
@@ -147,6 +261,12 @@ func (b *Bus) Ping(ctx context.Context) error {
 	defer b.mu.RUnlock()
 	if b.closed {
 		return bus.ErrClosed
+	}
+	b.cm.w.mu.Lock()
+	err := b.cm.w.failed
+	b.cm.w.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	for _, t := range b.topics {
 		for _, p := range t.parts {
@@ -438,10 +558,33 @@ func (b *Bus) Close() error {
 		if err := b.commitAll(); err != nil {
 			errs = append(errs, err)
 		}
+		// Publishes still pending (their callers gave up waiting) are
+		// committed before the committer exits.
+		for _, t := range b.allTopics() {
+			for _, p := range t.parts {
+				p.refuse()
+			}
+		}
+		b.cm.qmu.Lock()
+		b.cm.stop = true
+		b.cm.qmu.Unlock()
+		select {
+		case b.cm.kick <- struct{}{}:
+		default:
+		}
+		<-b.cm.done
+		close(b.cm.stopCkpt)
+		<-b.cm.ckptDone
+		if err := b.cm.checkpoint(); err != nil {
+			errs = append(errs, fmt.Errorf("embedded: final checkpoint: %w", err))
+		}
 		for _, t := range b.allTopics() {
 			if err := t.stop(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if err := b.cm.w.close(); err != nil {
+			errs = append(errs, err)
 		}
 		if err := b.lock.Close(); err != nil {
 			errs = append(errs, err)

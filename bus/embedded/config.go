@@ -11,6 +11,7 @@ const (
 	DefaultSegmentBytes    = 64 << 20
 	DefaultCommitInterval  = 100 * time.Millisecond
 	DefaultMaxMessageBytes = 1 << 20
+	DefaultCheckpoint      = time.Second
 
 	maxPartitions   = 4096
 	minSegmentBytes = 1 << 10
@@ -41,6 +42,11 @@ type Config struct {
 	// MaxMessageBytes bounds Message.Size(); Publish of a larger message
 	// returns bus.ErrMessageTooLarge and stores nothing of that call.
 	MaxMessageBytes int
+	// CheckpointInterval is how often the partition files are synced so
+	// that the write-ahead log before that point can be dropped (also when
+	// the log passes 64 MiB, and on Close). Longer means fewer syncs and a
+	// longer replay after a crash.
+	CheckpointInterval time.Duration
 }
 
 // Validate reports the first field whose value cannot be used. Zero values
@@ -59,6 +65,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("embedded: retention age must be 0 (keep forever) or positive, got %s", c.RetentionAge)
 	case c.CommitInterval < 0:
 		return fmt.Errorf("embedded: commit interval must be positive, got %s", c.CommitInterval)
+	case c.CheckpointInterval < 0:
+		return fmt.Errorf("embedded: checkpoint interval must be positive, got %s", c.CheckpointInterval)
 	case c.MaxMessageBytes < 0 || c.MaxMessageBytes > maxMessageLimit:
 		return fmt.Errorf("embedded: max message bytes must be 1..%d, got %d", maxMessageLimit, c.MaxMessageBytes)
 	}
@@ -78,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpoint
 	}
 	return c
 }

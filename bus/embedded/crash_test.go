@@ -24,7 +24,7 @@ const (
 
 func crashConfig(dir string) Config {
 	// Small segments so that kills also land in segment rolls.
-	return Config{Dir: dir, Partitions: 4, SegmentBytes: 64 << 10, CommitInterval: 5 * time.Millisecond}
+	return Config{Dir: dir, Partitions: 4, SegmentBytes: 64 << 10, CommitInterval: 5 * time.Millisecond, CheckpointInterval: 20 * time.Millisecond}
 }
 
 // TestCrashChild is the child process of TestCrashRecovery: it publishes

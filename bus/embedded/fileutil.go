@@ -82,7 +82,7 @@ var zeros = make([]byte, zeroChunk)
 // rather than in the middle of a publish. Unwritten blocks read as zeros:
 // a zero length field marks the end of the data.
 //
-// With zeroFill, zeros are also written over the blocks through the page
+// With zero, zeros are also written over the blocks through the page
 // cache and synced, so that fdatasync does not even have extents to
 // convert from unwritten to written. Measured on this machine's disk
 // (ext4), 16.5 KB pwrite + fdatasync, quiet machine: zero-filled 13 us +
@@ -91,13 +91,14 @@ var zeros = make([]byte, zeroChunk)
 // the block) 125..150 + 230..350 us. But zero-filling writes every segment
 // twice, and under load (the machine shared with a Kafka broker) it made
 // the p99 of batched publishes worse (30 ms against 12 ms) for no gain in
-// throughput, so it is off.
-func preallocate(path string, f *os.File, size int64) error {
+// throughput, so it is off for partition segments. The write-ahead log,
+// which every publish syncs, is zero-filled (walZeroFill).
+func preallocate(path string, f *os.File, size int64, zero bool) error {
 	fd := int(f.Fd())
 	if err := syscall.Fallocate(fd, 0, 0, size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
 		return fmt.Errorf("preallocate %s: %w", path, err)
 	}
-	for off := int64(0); off < size && zeroFill; {
+	for off := int64(0); off < size && zero; {
 		n := min(int64(zeroChunk), size-off)
 		if _, err := f.WriteAt(zeros[:n], off); err != nil {
 			return fmt.Errorf("zero %s: %w", path, err)

@@ -14,9 +14,9 @@ import (
 
 const (
 	// pendingLimit is how many encoded bytes may wait for a partition's
-	// writer before publishers wait for room.
+	// committer before publishers wait for room.
 	pendingLimit = 16 << 20
-	// keepBuffer is the largest write buffer a writer keeps for reuse.
+	// keepBuffer is the largest write buffer the committer keeps for reuse.
 	keepBuffer = 8 << 20
 	// firstSegment is the size of a partition's first segment, and of a
 	// segment made on the spot when no spare is ready; the spares prepared
@@ -25,7 +25,7 @@ const (
 	firstSegment = 1 << 20
 )
 
-// partition is one append-only log: a directory of segments, a writer
+// partition is one append-only log: a directory of segments, the bus-wide
 // goroutine that group-commits what publishers enqueue, and the durable end
 // readers may read up to.
 type partition struct {
@@ -36,28 +36,31 @@ type partition struct {
 
 	// Publishing side, guarded by mu.
 	mu      sync.Mutex
-	room    *sync.Cond // signalled when the writer takes the pending batch
+	room    *sync.Cond // signalled when the committer takes the pending batch
 	pend    *batch
 	nextOff int64  // offset the next enqueued record gets
-	stopped bool   // the writer is stopping: enqueue refuses
-	failed  error  // a write or sync failed: the partition refuses publishes
-	freeBuf []byte // the writer's last buffer, for the next batch
-	kick    chan struct{}
-	exited  chan struct{}
+	stopped bool   // the bus is closing: enqueue refuses
+	failed  error  // a write failed: the partition refuses publishes
+	freeBuf []byte // the committer's last buffer, for the next batch
+	queued  bool   // p is in the committer's queue
 
-	// segMu guards segs, segment.idx and segment.deleted. The writer is
+	// segMu guards segs, segment.idx and segment.deleted. The committer is
 	// the only one that changes them.
 	segMu sync.RWMutex
 	segs  []*segment // oldest first; the last one is written
 	// act is the segment being written (the last of segs), owned by the
-	// writer goroutine (and by open and stop, before and after it runs).
+	// committer (and by open and stop, before and after it runs).
 	act *segment
-	// durable is the offset after the last record that is synced to disk.
-	// Readers never read at or past it.
+	// durable is the offset after the last record that is in the synced
+	// write-ahead log (and written to the segment, maybe only in the page
+	// cache). Readers never read at or past it.
 	durable atomic.Int64
+	// ckptNext is the offset up to which the last checkpoint made the
+	// segments durable on their own.
+	ckptNext atomic.Int64
 
 	// spare is the next segment file, being allocated and zero-filled in
-	// the background (writer-owned; nil if none).
+	// the background (committer-owned; nil if none).
 	spare *spare
 }
 
@@ -84,13 +87,14 @@ func newBatch(buf []byte, first int64) *batch {
 }
 
 // openPartition loads (or creates) partition id of t, checking every
-// segment and cutting a torn tail off the last one.
-func openPartition(b *Bus, t *topic, id int) (*partition, error) {
+// segment. Records before offset trusted (the last checkpoint) must be
+// intact; after it the last segment may hold anything a crash left of
+// writes that were never synced on their own: that is cut, and the
+// write-ahead log replay writes it again.
+func openPartition(b *Bus, t *topic, id int, trusted int64) (*partition, error) {
 	p := &partition{
 		b: b, t: t, id: id,
-		dir:    filepath.Join(t.dir, fmt.Sprint(id)),
-		kick:   make(chan struct{}, 1),
-		exited: make(chan struct{}),
+		dir: filepath.Join(t.dir, fmt.Sprint(id)),
 	}
 	p.room = sync.NewCond(&p.mu)
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
@@ -125,12 +129,12 @@ func openPartition(b *Bus, t *topic, id int) (*partition, error) {
 					Reason: fmt.Sprintf("the previous segment %s ends at offset %d: records are missing or overlap", filepath.Base(prev.path), prev.next.Load())})
 			}
 		}
-		torn, err := s.scan(last)
+		torn, err := s.scan(last, trusted)
 		if err != nil {
 			return fail(err)
 		}
 		if torn != nil {
-			b.log.Warn("embedded bus: cut the torn tail of the log left by a crash (never acknowledged to a publisher)",
+			b.log.Warn("embedded bus: cut the unsynced tail of a partition left by a crash (the write-ahead log replay restores what was acknowledged)",
 				"topic", t.name, "partition", id, "offset", torn.offset, "file", s.path, "pos", torn.pos, "bytes", torn.bytes)
 		}
 		if !last {
@@ -147,13 +151,17 @@ func openPartition(b *Bus, t *topic, id int) (*partition, error) {
 	p.act = p.segs[len(p.segs)-1]
 	act := p.act
 	next := act.next.Load()
+	if next < trusted {
+		return fail(&CorruptionError{File: act.path, Pos: act.size.Load(), Offset: next,
+			Reason: fmt.Sprintf("the partition ends at offset %d but the checkpoint recorded it durable up to %d", next, trusted)})
+	}
 	p.nextOff = next
 	p.durable.Store(next)
+	p.ckptNext.Store(min(trusted, next))
 	p.pend = newBatch(nil, next)
 	if act.capacity-act.size.Load() < firstSegment/2 {
 		p.prepareSpare(p.spareSize(act)) // the next write will most likely need it
 	}
-	go p.run()
 	return p, nil
 }
 
@@ -168,7 +176,7 @@ func (p *partition) createSegment(base, size int64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
-	if err := preallocate(f.Name(), f, size); err != nil {
+	if err := preallocate(f.Name(), f, size, zeroFill); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
@@ -212,7 +220,7 @@ func (p *partition) prepareSpare(size int64) {
 			return
 		}
 		sp.f, sp.path = f, f.Name()
-		sp.err = preallocate(sp.path, f, size)
+		sp.err = preallocate(sp.path, f, size, zeroFill)
 	}()
 }
 
@@ -296,62 +304,16 @@ func (p *partition) enqueue(msgs []bus.Message, idx []int, unixNano int64) (*bat
 		}
 		bt.n += len(idx)
 	}
+	p.b.cm.queue(p)
 	p.mu.Unlock()
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
 	return bt, nil
 }
 
-// run is the writer: it takes everything pending, writes it with one write
-// per segment chunk, fdatasyncs, and only then makes it visible to readers
-// and releases the publishers.
-func (p *partition) run() {
-	defer close(p.exited)
-	for {
-		p.mu.Lock()
-		for p.pend.n == 0 && !p.stopped {
-			p.mu.Unlock()
-			<-p.kick
-			p.mu.Lock()
-		}
-		if p.pend.n == 0 {
-			p.mu.Unlock()
-			return
-		}
-		bt := p.pend
-		p.pend = newBatch(p.freeBuf, p.nextOff)
-		p.freeBuf = nil
-		p.room.Broadcast()
-		p.mu.Unlock()
-
-		bt.err = p.write(bt)
-		if bt.err != nil {
-			p.b.log.Error("embedded bus: write failed; the partition refuses publishes until the bus is reopened",
-				"topic", p.t.name, "partition", p.id, "err", bt.err)
-			p.mu.Lock()
-			p.failed = fmt.Errorf("embedded: partition %s/%d: %w", p.t.name, p.id, bt.err)
-			// Fail whatever is pending too: its offsets can no longer follow.
-			rest := p.pend
-			p.pend = newBatch(nil, p.nextOff)
-			p.room.Broadcast()
-			p.mu.Unlock()
-			rest.err = p.failed
-			close(rest.done)
-		}
-		close(bt.done)
-		if cap(bt.buf) <= keepBuffer {
-			p.mu.Lock()
-			p.freeBuf = bt.buf[:0]
-			p.mu.Unlock()
-		}
-	}
-}
-
-// write stores a batch: frames are sealed with their batch position and
-// CRC, written in chunks that fit the active segment (rolling to a new one
-// when full), each chunk fdatasynced before the durable end moves past it.
+// write stores a batch whose frames are sealed and in the synced
+// write-ahead log: in chunks that fit the active segment (rolling to a new
+// one when full), without fdatasync (the checkpoint syncs), moving the
+// durable end past each chunk. Readers read it through the page cache.
+// Called by the committer (and by recovery before it starts).
 func (p *partition) write(bt *batch) error {
 	if p.failed != nil {
 		return p.failed
@@ -382,16 +344,11 @@ func (p *partition) write(bt *batch) error {
 		chunk := buf[:n]
 		var maxTime int64
 		for q := 0; q < n; {
-			fl := 4 + frameLen(chunk[q:])
-			sealFrame(chunk[q:q+fl], q)
 			maxTime = max(maxTime, int64(le64(chunk[q+16:])))
-			q += fl
+			q += 4 + frameLen(chunk[q:])
 		}
 		if _, err := s.f.WriteAt(chunk, size); err != nil {
 			return fmt.Errorf("write %s: %w", s.path, err)
-		}
-		if err := s.fdatasync(); err != nil {
-			return err
 		}
 		// Index the frames of the chunk that start a new index interval.
 		if s.lastIdx < 0 || size+int64(n)-s.lastIdx >= indexEvery {
@@ -456,8 +413,12 @@ func (p *partition) roll(need int64) error {
 
 // applyRetention deletes the oldest segments (never the active one) while
 // the partition is over RetentionBytes or their newest record is older
-// than RetentionAge. Called by the writer after a roll and by the bus's
-// background loop for age.
+// than RetentionAge. Only the active segment holds records that are not
+// durable on their own (roll syncs a segment as it seals it), so every
+// segment retention may delete is checkpointed in effect, and a WAL
+// replay never needs it (it skips offsets below the partition's end).
+// Called by the committer after a roll and by the bus's background loop
+// for age.
 func (p *partition) applyRetention(now time.Time) {
 	cfg := p.b.cfg
 	if cfg.RetentionBytes <= 0 && cfg.RetentionAge <= 0 {
@@ -523,18 +484,18 @@ func (p *partition) locate(off int64) (s *segment, pos, from int64) {
 	return s, pos, from
 }
 
-// stop lets the writer drain what is pending and exit, then trims the
-// active segment to its data and closes every file.
-func (p *partition) stop() error {
+// refuse makes enqueue refuse new records (the bus is closing).
+func (p *partition) refuse() {
 	p.mu.Lock()
 	p.stopped = true
 	p.room.Broadcast()
 	p.mu.Unlock()
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
-	<-p.exited
+}
+
+// stop trims the active segment to its data, syncs it and closes every
+// file. The committer has stopped (or never ran).
+func (p *partition) stop() error {
+	p.refuse()
 	p.dropSpare()
 	var first error
 	p.segMu.Lock()

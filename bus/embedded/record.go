@@ -20,17 +20,16 @@ import (
 //	    u32  header count, then per header: u32 key length, key, u32 value length, value
 //	    u32  value length, then the value
 //
-// The batch position lets recovery tell a torn last write (every record
-// after the damage belongs to the same unsynced write) from corruption of
-// acknowledged data (a record of a later write follows the damage).
+// The batch position is the frame's place in its partition batch (one
+// commit cycle's records of one partition, one write-ahead log entry); it
+// helps a human reading a damaged file see which records went together.
 const (
-	frameFixed   = 32                 // up to and including the key length
-	frameMinLen  = frameFixed + 8 - 4 // smallest length field: empty key, no headers, empty value
-	maxHeaders   = 1 << 16
-	maxFrameLen  = maxMessageLimit + 8*maxHeaders + frameFixed + 8
-	indexEvery   = 64 << 10 // bytes between sparse index entries
-	writeChunk   = 4 << 20  // most bytes written and synced at once (one batch)
-	maxTornBytes = writeChunk + maxFrameLen
+	frameFixed  = 32                 // up to and including the key length
+	frameMinLen = frameFixed + 8 - 4 // smallest length field: empty key, no headers, empty value
+	maxHeaders  = 1 << 16
+	maxFrameLen = maxMessageLimit + 8*maxHeaders + frameFixed + 8
+	indexEvery  = 64 << 10 // bytes between sparse index entries
+	writeChunk  = 4 << 20  // most bytes written to a segment at once
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 )
 
 // segment is one file of a partition's log, named by the offset of its
@@ -108,34 +107,21 @@ func (s *segment) seek(off int64) (pos, from int64) {
 	return s.idx[i-1].pos, s.idx[i-1].off
 }
 
-// testHookSync, if set (tests only), runs before each fdatasync of a write.
-var testHookSync func()
-
-func (s *segment) fdatasync() error {
-	if testHookSync != nil {
-		testHookSync()
-	}
-	for {
-		err := syscall.Fdatasync(s.fd)
-		if err != syscall.EINTR {
-			if err != nil {
-				return fmt.Errorf("fdatasync %s: %w", s.path, err)
-			}
-			return nil
-		}
-	}
-}
+func (s *segment) fdatasync() error { return fdatasync(s.f, s.path) }
 
 // CorruptionError reports damaged data that recovery must not cut off,
 // because records acknowledged to publishers may be in or after it.
 type CorruptionError struct {
 	File   string
 	Pos    int64 // byte position in File
-	Offset int64 // offset of the record expected at Pos
+	Offset int64 // offset of the record expected at Pos; -1 in the write-ahead log
 	Reason string
 }
 
 func (e *CorruptionError) Error() string {
+	if e.Offset < 0 {
+		return fmt.Sprintf("embedded: corrupt write-ahead log %s at byte %d: %s; refusing to drop acknowledged data, restore the file or move it away", e.File, e.Pos, e.Reason)
+	}
 	return fmt.Sprintf("embedded: corrupt log %s at byte %d (record offset %d): %s; refusing to drop acknowledged data, restore the file or move it away", e.File, e.Pos, e.Offset, e.Reason)
 }
 
@@ -180,13 +166,14 @@ func (w *windowReader) view(pos int64, n int) ([]byte, error) {
 // scan reads the whole segment, checking every record's framing, CRC and
 // offset, and builds its index. It sets size, next and maxTime.
 //
-// In a segment other than the last, any damage is corruption. In the last
-// segment the data ends at the first zero length field; damage there is
-// the unsynced tail of a write torn by a crash unless a record written by a
-// later write batch follows it, or more data follows it than one write can
-// hold: then it is corruption. A torn tail is zeroed (and synced) so the
-// log continues cleanly from its last good record, and reported.
-func (s *segment) scan(last bool) (*tornTail, error) {
+// Records before offset trusted were made durable by a checkpoint: the
+// last segment must reach it intact, or it is corruption. In a segment
+// other than the last (sealed and synced when the next one began), any
+// damage is corruption. After trusted, the last segment may end in
+// anything a crash left of writes never synced on their own (they are in
+// the write-ahead log): from the first damaged record on it is zeroed (and
+// synced) so the log continues cleanly, and reported.
+func (s *segment) scan(last bool, trusted int64) (*tornTail, error) {
 	st, err := s.f.Stat()
 	if err != nil {
 		return nil, err
@@ -224,10 +211,6 @@ func (s *segment) scan(last bool) (*tornTail, error) {
 			reason = fmt.Sprintf("record holds offset %d", h.offset)
 			break
 		}
-		if int64(h.batchPos) > pos {
-			reason = "batch position before the start of the file"
-			break
-		}
 		s.addIndex(h.offset, pos)
 		if h.unixNano > s.maxTime.Load() {
 			s.maxTime.Store(h.unixNano)
@@ -237,6 +220,15 @@ func (s *segment) scan(last bool) (*tornTail, error) {
 	}
 	s.size.Store(pos)
 	s.next.Store(expect)
+	corrupt := func(why string) error {
+		return &CorruptionError{File: s.path, Pos: pos, Offset: expect, Reason: why}
+	}
+	if last && expect < trusted {
+		if pos == fileSize {
+			reason = "end of file"
+		}
+		return nil, corrupt(fmt.Sprintf("%s before offset %d, which a checkpoint recorded as durable", reason, trusted))
+	}
 	if pos == fileSize {
 		return nil, nil
 	}
@@ -250,46 +242,10 @@ func (s *segment) scan(last bool) (*tornTail, error) {
 	if end == pos {
 		return nil, nil
 	}
-	corrupt := func(why string) error {
-		return &CorruptionError{File: s.path, Pos: pos, Offset: expect, Reason: why}
-	}
 	if !last {
 		return nil, corrupt(reason + " in a segment that is not the last")
 	}
-	if end-pos > maxTornBytes {
-		return nil, corrupt(fmt.Sprintf("%s, followed by %d more bytes than one write can leave torn", reason, end-pos-maxTornBytes))
-	}
-	// Look for whole records after the damage. One from the same write
-	// batch is as unsynced as the damage; one from a later batch proves the
-	// damaged write had been synced (batches are written one at a time,
-	// each after the previous one's fdatasync), so acknowledged data is
-	// damaged.
-	regionEnd := min(fileSize, end+(1<<20))
-	region := make([]byte, regionEnd-pos)
-	if _, err := s.f.ReadAt(region, pos); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", s.path, err)
-	}
-	maxOff := expect + (end-pos)/int64(frameMinLen+4) + 1
-	for q := 1; q+frameMinLen+4 <= len(region); q++ {
-		l := frameLen(region[q:])
-		if l < frameMinLen || l > maxFrameLen || q+4+l > len(region) {
-			continue
-		}
-		off := int64(le64(region[q+8:]))
-		if off <= expect || off > maxOff {
-			continue
-		}
-		h, err := checkFrame(region[q:])
-		if err != nil {
-			continue
-		}
-		recPos := pos + int64(q)
-		if batchStart := recPos - int64(h.batchPos); batchStart > pos {
-			return nil, corrupt(fmt.Sprintf("%s, yet record %d at byte %d was written by a later write", reason, h.offset, recPos))
-		}
-		q += h.size - 1
-	}
-	// A torn tail: zero it so the next append starts clean.
+	// An unsynced tail: zero it so the next append starts clean.
 	if _, err := s.f.WriteAt(make([]byte, end-pos), pos); err != nil {
 		return nil, fmt.Errorf("cut torn tail of %s: %w", s.path, err)
 	}

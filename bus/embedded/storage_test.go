@@ -173,28 +173,105 @@ func pristineLog(t *testing.T) (dir string, data []byte, starts []int) {
 	return dir, data, starts
 }
 
-// A crash leaves the tail of the last write torn: cut short, zeroed
-// (preallocated space), garbled, or with a hole inside the last write.
-// Whatever the position, Open cuts the damaged record and everything after
-// it, logs the cut, keeps everything before, and the log goes on.
-func TestTornTailRecovery(t *testing.T) {
-	pristine, data, starts := pristineLog(t)
+// crashedLog builds a one-partition log as a crash leaves it: 40 records
+// published one per Publish (each its own commit cycle), then 20 in one
+// Publish, with no checkpoint since the topic was created, copied while
+// the bus is open (so the partition file was never synced on its own: the
+// WAL holds every record). It returns the copy's directory, the partition
+// segment's bytes and frame starts, and the WAL segment's path and entry
+// positions.
+func crashedLog(t *testing.T) (dir string, data []byte, starts []int, walFile string, entries []int) {
+	live := t.TempDir()
+	b := mustOpen(t, Config{Dir: live, Partitions: 1, SegmentBytes: 1 << 20, CheckpointInterval: time.Hour}, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 40; i++ {
+		v := randBytes(rng, 10+rng.IntN(300))
+		publish(t, b, "t", bus.Message{Key: []byte(fmt.Sprint(i)), Value: v, Headers: []bus.Header{{Key: "i", Value: []byte(fmt.Sprint(i))}}})
+	}
+	var last []bus.Message
+	for i := 40; i < 60; i++ {
+		last = append(last, bus.Message{Key: []byte(fmt.Sprint(i)), Value: randBytes(rng, 10+rng.IntN(300)), Headers: []bus.Header{{Key: "i", Value: []byte(fmt.Sprint(i))}}})
+	}
+	publish(t, b, "t", last...)
+	dir = t.TempDir()
+	copyDir(t, live, dir)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := segFiles(t, dir, "t", 0)
+	if len(files) != 1 {
+		t.Fatalf("segments: %v", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts, end := frames(t, data)
+	if len(starts) != 60 {
+		t.Fatalf("%d frames", len(starts))
+	}
+	data = data[:end]
+	wals, _ := filepath.Glob(filepath.Join(dir, "wal", "*.wal"))
+	if len(wals) != 1 {
+		t.Fatalf("WAL segments: %v", wals)
+	}
+	raw, err := os.ReadFile(wals[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pos := 0; ; {
+		e, err := checkWALEntry(raw[pos:], int64(pos))
+		if err != nil {
+			break
+		}
+		entries = append(entries, pos)
+		pos += e.size
+	}
+	if len(entries) != 41 {
+		t.Fatalf("%d WAL entries, want 41 (one per cycle)", len(entries))
+	}
+	return dir, data, starts, wals[0], entries
+}
+
+// checkRecords reads the log of dir and checks it holds records 0..n-1 of
+// crashedLog, then that it goes on after a restart.
+func checkRecords(t *testing.T, dir string, n int, log *slog.Logger) {
+	t.Helper()
+	b := mustOpen(t, Config{Dir: dir, Partitions: 1, SegmentBytes: 1 << 20}, log)
+	got := readAll(t, b, "t", bus.SubscribeOptions{}, n)
+	if end := b.topics["t"].parts[0].durable.Load(); end != int64(n) {
+		t.Fatalf("log ends at offset %d after recovery, want %d", end, n)
+	}
+	for i, d := range got {
+		if d.Offset != int64(i) || string(d.Key) != fmt.Sprint(i) || len(d.Headers) != 1 || string(d.Headers[0].Value) != fmt.Sprint(i) {
+			t.Fatalf("record %d = %s key %q", i, d, d.Key)
+		}
+	}
+	publish(t, b, "t", bus.Message{Key: []byte("after")})
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = mustOpen(t, Config{Dir: dir, Partitions: 1}, nil)
+	defer b.Close()
+	got = readAll(t, b, "t", bus.SubscribeOptions{}, n+1)
+	if d := got[n]; d.Offset != int64(n) || string(d.Key) != "after" {
+		t.Fatalf("record after recovery = %s %q", d, d.Key)
+	}
+}
+
+// A crash leaves a partition file that was never synced on its own in any
+// state past the last checkpoint: cut short, zeroed, garbled, with holes.
+// Open cuts it at the first damaged record, logs the cut, and the WAL
+// replay restores every acknowledged record.
+func TestUnsyncedPartitionTailReplayed(t *testing.T) {
+	pristine, data, _, _, _ := crashedLog(t)
 	seed0 := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed0)
 	rng := rand.New(rand.NewPCG(seed0, 4))
-	kinds := []string{"truncate", "zeros", "garbage", "hole-in-last-write"}
-	lastWrite := starts[40]
-	for round := 0; round < 60; round++ {
+	kinds := []string{"truncate", "zeros", "garbage", "hole"}
+	for round := 0; round < 40; round++ {
 		kind := kinds[round%len(kinds)]
-		var cut int
-		switch {
-		case kind == "hole-in-last-write":
-			cut = lastWrite + rng.IntN(len(data)-lastWrite-100)
-		case round%3 == 0:
-			cut = rng.IntN(len(data)) // anywhere
-		default:
-			cut = lastWrite + rng.IntN(len(data)-lastWrite) // in the last write
-		}
+		cut := rng.IntN(len(data))
 		seed := rng.Uint64()
 		t.Run(fmt.Sprintf("%s@%d", kind, cut), func(t *testing.T) {
 			t.Parallel()
@@ -208,73 +285,115 @@ func TestTornTailRecovery(t *testing.T) {
 				damaged = damaged[:cut]
 			case "zeros":
 				clear(damaged[cut:])
-				damaged = append(damaged, make([]byte, 4096)...) // preallocated rest
+				damaged = append(damaged, make([]byte, 4096)...)
 			case "garbage":
 				for i := cut; i < len(damaged); i++ {
 					damaged[i] = byte(rng.Uint32())
 				}
-			case "hole-in-last-write":
-				// The pages of one write reach the disk in any order: a
-				// hole, then later bytes of the same write.
-				clear(damaged[cut : cut+1+rng.IntN(60)])
+			case "hole":
+				clear(damaged[cut:min(len(damaged), cut+1+rng.IntN(600))])
 			}
 			if err := os.WriteFile(seg, damaged, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			// The records wholly before the first damaged byte survive (a
-			// hole may fall on bytes that were zero already).
-			diff := 0
-			for diff < len(data) && diff < len(damaged) && damaged[diff] == data[diff] {
-				diff++
-			}
-			keep := 0
-			for keep < len(starts) {
-				end := len(data)
-				if keep+1 < len(starts) {
-					end = starts[keep+1]
-				}
-				if end > diff {
-					break
-				}
-				keep++
-			}
-			// A cut is logged when it removes bytes that are not zero.
-			wantLog := false
-			if keep < len(starts) {
-				for _, c := range damaged[starts[keep]:] {
-					wantLog = wantLog || c != 0
-				}
-			}
 			var logs syncBuffer
-			log := slog.New(slog.NewTextHandler(&logs, nil))
-			b := mustOpen(t, Config{Dir: dir, Partitions: 1, SegmentBytes: 1 << 20}, log)
-			got := readAll(t, b, "t", bus.SubscribeOptions{}, keep)
-			if n := b.topics["t"].parts[0].durable.Load(); n != int64(keep) {
-				t.Fatalf("log ends at offset %d after recovery, want %d", n, keep)
-			}
-			if len(got) != keep {
-				t.Fatalf("%d records after recovery, want %d", len(got), keep)
-			}
-			for i, d := range got {
-				if d.Offset != int64(i) || string(d.Key) != fmt.Sprint(i) {
-					t.Fatalf("record %d = %s key %q", i, d, d.Key)
+			checkRecords(t, dir, 60, slog.New(slog.NewTextHandler(&logs, nil)))
+			if kind == "garbage" {
+				if l := logs.String(); !strings.Contains(l, "unsynced tail") || !strings.Contains(l, "partition=0") || !strings.Contains(l, "topic=t") {
+					t.Errorf("no log of the cut naming topic and partition: %q", l)
 				}
 			}
-			if wantLog {
-				if l := logs.String(); !strings.Contains(l, "torn tail") || !strings.Contains(l, fmt.Sprintf("offset=%d", keep)) || !strings.Contains(l, "partition=0") || !strings.Contains(l, "topic=t") {
-					t.Errorf("no log of the cut naming topic, partition and offset %d: %q", keep, l)
-				}
-			}
-			// The log goes on from the cut, and survives another restart.
-			publish(t, b, "t", bus.Message{Key: []byte("after")})
-			if err := b.Close(); err != nil {
+		})
+	}
+}
+
+// A crash in the middle of a commit cycle leaves the WAL's last write torn
+// (it was never acknowledged) and the partition without that cycle's
+// records: Open cuts the torn entry, logs it, and keeps everything before.
+func TestWALTornTail(t *testing.T) {
+	pristine, data, starts, walFile, entries := crashedLog(t)
+	lastEntry := entries[40]
+	for _, kind := range []string{"truncate", "garbage", "zeros", "bit flip"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			copyDir(t, pristine, dir)
+			wf := filepath.Join(dir, "wal", filepath.Base(walFile))
+			raw, err := os.ReadFile(wf)
+			if err != nil {
 				t.Fatal(err)
 			}
-			b = mustOpen(t, Config{Dir: dir, Partitions: 1}, nil)
-			defer b.Close()
-			got = readAll(t, b, "t", bus.SubscribeOptions{}, keep+1)
-			if d := got[keep]; d.Offset != int64(keep) || string(d.Key) != "after" {
-				t.Fatalf("record after recovery = %s %q", d, d.Key)
+			cut := lastEntry + 100
+			switch kind {
+			case "truncate":
+				raw = raw[:cut]
+			case "garbage":
+				for i := cut; i < cut+2000; i++ {
+					raw[i] = byte(i*7 + 1)
+				}
+			case "zeros":
+				clear(raw[cut : cut+1500])
+			case "bit flip":
+				raw[cut] ^= 4
+			}
+			if err := os.WriteFile(wf, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The partition never got the last cycle's records.
+			seg := segFiles(t, dir, "t", 0)[0]
+			if err := os.WriteFile(seg, data[:starts[40]], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			checkRecords(t, dir, 40, slog.New(slog.NewTextHandler(&logs, nil)))
+			if l := logs.String(); !strings.Contains(l, "torn tail of the write-ahead log") || !strings.Contains(l, fmt.Sprintf("pos=%d", lastEntry)) {
+				t.Errorf("no log of the WAL cut at %d: %q", lastEntry, l)
+			}
+		})
+	}
+}
+
+// Damage to a WAL entry followed by an entry of a later write is corruption
+// of acknowledged data: Open refuses, naming the WAL file and position,
+// and changes nothing.
+func TestWALCorruptionRefused(t *testing.T) {
+	pristine, _, _, walFile, entries := crashedLog(t)
+	for _, c := range []struct {
+		name  string
+		entry int
+		hurt  func(b []byte)
+	}{
+		{"bit flip in a record", 10, func(b []byte) { b[60] ^= 0x10 }},
+		{"zeroed length", 25, func(b []byte) { clear(b[:4]) }},
+		{"zeroed entry", 0, func(b []byte) { clear(b[:50]) }},
+		{"length too large", 39, func(b []byte) { b[3] = 0x7f }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyDir(t, pristine, dir)
+			wf := filepath.Join(dir, "wal", filepath.Base(walFile))
+			raw, err := os.ReadFile(wf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.hurt(raw[entries[c.entry]:])
+			if err := os.WriteFile(wf, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Open(Config{Dir: dir, Partitions: 1}, nil)
+			if err == nil {
+				b.Close()
+				t.Fatal("Open succeeded on a corrupt write-ahead log")
+			}
+			var ce *CorruptionError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Open = %v, want a CorruptionError", err)
+			}
+			if ce.File != wf || ce.Pos != int64(entries[c.entry]) {
+				t.Errorf("error = %+v, want file %s pos %d", ce, wf, entries[c.entry])
+			}
+			after, _ := os.ReadFile(wf)
+			if !bytes.Equal(after, raw) {
+				t.Error("Open changed a corrupt write-ahead log")
 			}
 		})
 	}
@@ -552,5 +671,86 @@ func TestZeroFilledSegments(t *testing.T) {
 		if d.Offset != int64(i) || d.Value[0] != 'a'+byte(i%26) {
 			t.Fatalf("record %d: %s %q", i, d, d.Value[:1])
 		}
+	}
+}
+
+// A checkpoint syncs the partitions, records how far they are durable and
+// drops the WAL before it (keeping spares to recycle); a crash after it
+// replays only the WAL written since, and loses nothing.
+func TestCheckpointDropsWAL(t *testing.T) {
+	saved := walCheckpointBytes
+	walCheckpointBytes = 256 << 10
+	defer func() { walCheckpointBytes = saved }()
+	live := t.TempDir()
+	b := mustOpen(t, Config{Dir: live, Partitions: 2, CheckpointInterval: time.Hour}, nil)
+	defer b.Close()
+	value := bytes.Repeat([]byte("v"), 1000)
+	batch := func(from int) []bus.Message {
+		msgs := make([]bus.Message, 10)
+		for i := range msgs {
+			msgs[i] = bus.Message{Key: []byte(fmt.Sprint(from + i)), Value: value}
+		}
+		return msgs
+	}
+	for i := 0; i < 3000; i += 10 {
+		publish(t, b, "t", batch(i)...)
+	}
+	if err := b.cm.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := readCheckpoint(filepath.Join(live, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ends := cp.Partitions["t"]; len(ends) != 2 || ends[0]+ends[1] != 3000 {
+		t.Fatalf("checkpoint partitions = %v, want ends adding up to 3000", cp.Partitions)
+	}
+	b.cm.w.mu.Lock()
+	pos := b.cm.w.pos
+	b.cm.w.mu.Unlock()
+	if cp.WAL != pos || pos < 3<<20 {
+		t.Fatalf("checkpoint at WAL position %d, the WAL is at %d (3000 KB published)", cp.WAL, pos)
+	}
+	wals, _ := filepath.Glob(filepath.Join(live, "wal", "*.wal"))
+	spares, _ := filepath.Glob(filepath.Join(live, "wal", "*.free"))
+	if len(wals) != 1 || len(spares) == 0 || len(spares) > walKeepSpares {
+		t.Fatalf("after a checkpoint: WAL segments %v, spares %v; want only the active one and 1..%d spares", wals, spares, walKeepSpares)
+	}
+	for i := 3000; i < 3100; i += 10 {
+		publish(t, b, "t", batch(i)...)
+	}
+	crash := t.TempDir()
+	copyDir(t, live, crash)
+	// Lose what the partitions got after the checkpoint, as a crash
+	// before the page cache reached the disk may.
+	for p := 0; p < 2; p++ {
+		f := segFiles(t, crash, "t", p)
+		last := f[len(f)-1]
+		raw, _ := os.ReadFile(last)
+		starts, _ := frames(t, raw)
+		cleared := false
+		for _, s := range starts {
+			if h, _ := checkFrame(raw[s:]); h.offset == cp.Partitions["t"][p] {
+				clear(raw[s:])
+				cleared = true
+				break
+			}
+		}
+		if !cleared {
+			t.Fatalf("partition %d: no record at the checkpointed offset %d in %s", p, cp.Partitions["t"][p], last)
+		}
+		if err := os.WriteFile(last, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b2 := mustOpen(t, Config{Dir: crash}, nil)
+	defer b2.Close()
+	got := readAll(t, b2, "t", bus.SubscribeOptions{}, 3100)
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[string(d.Key)] = true
+	}
+	if len(seen) != 3100 {
+		t.Fatalf("%d distinct records after the crash, want 3100", len(seen))
 	}
 }

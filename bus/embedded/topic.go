@@ -88,12 +88,13 @@ func (b *Bus) createTopic(name string) (*topic, error) {
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, err
 	}
-	return b.openTopic(name)
+	return b.openTopic(name, nil)
 }
 
 // openTopic loads an existing topic: its metadata, every partition (with
-// recovery) and its groups' committed offsets.
-func (b *Bus) openTopic(name string) (*topic, error) {
+// recovery; trusted holds the offsets up to which the last checkpoint made
+// each partition durable) and its groups' committed offsets.
+func (b *Bus) openTopic(name string, trusted []int64) (*topic, error) {
 	dir := filepath.Join(b.cfg.Dir, "topics", name)
 	metaPath := filepath.Join(dir, metaFile)
 	raw, err := os.ReadFile(metaPath)
@@ -119,7 +120,11 @@ func (b *Bus) openTopic(name string) (*topic, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			t.parts[i], errs[i] = openPartition(b, t, i)
+			var tr int64
+			if i < len(trusted) {
+				tr = trusted[i]
+			}
+			t.parts[i], errs[i] = openPartition(b, t, i, tr)
 		}()
 	}
 	wg.Wait()

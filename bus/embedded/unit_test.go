@@ -92,7 +92,7 @@ func TestConfigValidate(t *testing.T) {
 		want string // substring of the error; "" for valid
 	}{
 		{"defaults", Config{Dir: "d"}, ""},
-		{"all set", Config{Dir: "d", Partitions: 16, SegmentBytes: 1 << 20, RetentionBytes: 1 << 30, RetentionAge: time.Hour, CommitInterval: time.Second, MaxMessageBytes: 4 << 20}, ""},
+		{"all set", Config{Dir: "d", Partitions: 16, SegmentBytes: 1 << 20, RetentionBytes: 1 << 30, RetentionAge: time.Hour, CommitInterval: time.Second, MaxMessageBytes: 4 << 20, CheckpointInterval: 5 * time.Second}, ""},
 		{"no dir", Config{}, "dir is required"},
 		{"negative partitions", Config{Dir: "d", Partitions: -1}, "partitions must be 1..4096, got -1"},
 		{"too many partitions", Config{Dir: "d", Partitions: 5000}, "partitions must be 1..4096, got 5000"},
@@ -103,6 +103,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative retention age", Config{Dir: "d", RetentionAge: -time.Second}, "retention age must be 0 (keep forever) or positive, got -1s"},
 		{"negative commit interval", Config{Dir: "d", CommitInterval: -time.Millisecond}, "commit interval must be positive, got -1ms"},
 		{"negative max message", Config{Dir: "d", MaxMessageBytes: -1}, "max message bytes must be 1..67108864, got -1"},
+		{"negative checkpoint interval", Config{Dir: "d", CheckpointInterval: -time.Second}, "checkpoint interval must be positive, got -1s"},
 		{"huge max message", Config{Dir: "d", MaxMessageBytes: 1 << 30}, "max message bytes must be"},
 	}
 	for _, c := range cases {
@@ -117,7 +118,7 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	d := Config{Dir: "d"}.withDefaults()
-	if d.Partitions != 8 || d.SegmentBytes != 64<<20 || d.CommitInterval != 100*time.Millisecond || d.MaxMessageBytes != 1<<20 || d.RetentionBytes != 0 || d.RetentionAge != 0 {
+	if d.Partitions != 8 || d.SegmentBytes != 64<<20 || d.CommitInterval != 100*time.Millisecond || d.MaxMessageBytes != 1<<20 || d.RetentionBytes != 0 || d.RetentionAge != 0 || d.CheckpointInterval != time.Second {
 		t.Errorf("defaults = %+v", d)
 	}
 	if _, err := Open(Config{Dir: t.TempDir(), Partitions: -3}, nil); err == nil || !strings.Contains(err.Error(), "got -3") {

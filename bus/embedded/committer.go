@@ -1,0 +1,275 @@
+package embedded
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// committer is the bus's one writer: it takes what publishers enqueued on
+// every partition, writes it to the write-ahead log with one write and one
+// fdatasync, then into the partition files (page cache only), and releases
+// the publishers.
+type committer struct {
+	b    *Bus
+	w    *wal
+	qmu  sync.Mutex
+	q    []*partition // partitions with something pending
+	spq  []*partition
+	stop bool
+	seq  atomic.Int64 // counts enqueues, so run can tell when they stop coming
+	kick chan struct{}
+	done chan struct{}
+
+	ckptMu   sync.Mutex // one checkpoint at a time
+	ckptKick chan struct{}
+	stopCkpt chan struct{}
+	ckptDone chan struct{}
+}
+
+// item is one partition's batch of a cycle.
+type item struct {
+	p  *partition
+	bt *batch
+}
+
+// queue tells the committer p has something pending. p.mu is held.
+func (c *committer) queue(p *partition) {
+	c.seq.Add(1)
+	if !p.queued {
+		p.queued = true
+		c.qmu.Lock()
+		c.q = append(c.q, p)
+		c.qmu.Unlock()
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	var items []item
+	for {
+		c.qmu.Lock()
+		for len(c.q) == 0 && !c.stop {
+			c.qmu.Unlock()
+			<-c.kick
+			c.qmu.Lock()
+		}
+		if len(c.q) == 0 {
+			c.qmu.Unlock()
+			return
+		}
+		c.qmu.Unlock()
+		// Publishers released by the last cycle are runnable and about to
+		// publish again: let them enqueue first so they share this cycle's
+		// fdatasync instead of waiting a whole cycle for the next one.
+		for range 16 {
+			n := c.seq.Load()
+			runtime.Gosched()
+			if c.seq.Load() == n {
+				break
+			}
+		}
+		c.qmu.Lock()
+		parts := c.q
+		c.q = c.spq[:0]
+		c.qmu.Unlock()
+
+		c.w.mu.Lock()
+		items = items[:0]
+		for _, p := range parts {
+			p.mu.Lock()
+			p.queued = false
+			bt := p.pend
+			if bt.n == 0 {
+				p.mu.Unlock()
+				continue
+			}
+			p.pend = newBatch(p.freeBuf, p.nextOff)
+			p.freeBuf = nil
+			p.room.Broadcast()
+			p.mu.Unlock()
+			items = append(items, item{p, bt})
+		}
+		clear(parts)
+		c.spq = parts
+		c.cycle(items)
+		big := c.w.pos-c.w.ckpt >= walCheckpointBytes
+		c.w.mu.Unlock()
+		for _, it := range items {
+			close(it.bt.done)
+			if cap(it.bt.buf) <= keepBuffer {
+				it.p.mu.Lock()
+				it.p.freeBuf = it.bt.buf[:0]
+				it.p.mu.Unlock()
+			}
+		}
+		clear(items)
+		if big {
+			select {
+			case c.ckptKick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// cycle writes the batches of one cycle: WAL entries in one write, one
+// fdatasync, then the partition files. c.w.mu is held.
+func (c *committer) cycle(items []item) {
+	w := c.w
+	if w.failed == nil {
+		buf := w.buf[:0]
+		pos := w.pos
+		for _, it := range items {
+			// Seal the frames once: these bytes go to the WAL and, as they
+			// are, to the partition's segments.
+			for q := 0; q < len(it.bt.buf); {
+				fl := 4 + frameLen(it.bt.buf[q:])
+				sealFrame(it.bt.buf[q:q+fl], q)
+				q += fl
+			}
+			// One entry per partition batch, split if a batch outgrows
+			// what one entry may hold.
+			rec, first := it.bt.buf, it.bt.first
+			for len(rec) > 0 {
+				n, cnt := 0, 0
+				for n < len(rec) {
+					fl := 4 + frameLen(rec[n:])
+					if n > 0 && n+fl > walMaxEntry-walHeader-len(it.p.t.name) {
+						break
+					}
+					n += fl
+					cnt++
+				}
+				buf = appendWALEntry(buf, pos+int64(len(buf)), pos, it.p.t.name, it.p.id, first, cnt, rec[:n])
+				rec, first = rec[n:], first+int64(cnt)
+			}
+		}
+		if w.pos != pos {
+			panic("embedded: WAL position moved while encoding")
+		}
+		// Entries were encoded for w.pos; a new segment starts at w.pos too.
+		if err := w.write(buf); err != nil {
+			w.failed = fmt.Errorf("embedded: write-ahead log: %w", err)
+			c.b.log.Error("embedded bus: write-ahead log write failed; the bus refuses publishes until it is reopened", "err", err)
+		}
+		if cap(buf) <= keepBuffer {
+			w.buf = buf[:0]
+		} else {
+			w.buf = nil
+		}
+	}
+	for _, it := range items {
+		if w.failed != nil {
+			it.bt.err = w.failed
+			continue
+		}
+		p := it.p
+		if p.failed != nil {
+			it.bt.err = p.failed
+			continue
+		}
+		if err := p.write(it.bt); err != nil {
+			c.b.log.Error("embedded bus: partition write failed (the records are in the write-ahead log); the partition refuses publishes until the bus is reopened",
+				"topic", p.t.name, "partition", p.id, "err", err)
+			p.mu.Lock()
+			p.failed = fmt.Errorf("embedded: partition %s/%d: %w", p.t.name, p.id, err)
+			p.mu.Unlock()
+			it.bt.err = p.failed
+		}
+	}
+}
+
+// checkpointLoop checkpoints every CheckpointInterval, and sooner when the
+// WAL grew past walCheckpointBytes.
+func (c *committer) checkpointLoop() {
+	defer close(c.ckptDone)
+	tick := time.NewTicker(c.b.cfg.CheckpointInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stopCkpt:
+			return
+		case <-tick.C:
+		case <-c.ckptKick:
+		}
+		if err := c.checkpoint(); err != nil {
+			c.b.log.Error("embedded bus: checkpoint failed; will retry (the write-ahead log keeps growing meanwhile)", "err", err)
+		}
+	}
+}
+
+// checkpoint makes the partition files durable up to a cut taken between
+// two cycles, records the cut, and drops the WAL before it.
+func (c *committer) checkpoint() error {
+	c.ckptMu.Lock()
+	defer c.ckptMu.Unlock()
+	type synced struct {
+		p    *partition
+		s    *segment
+		next int64
+	}
+	w := c.w
+	w.mu.Lock()
+	if w.failed != nil {
+		w.mu.Unlock()
+		return w.failed
+	}
+	walPos := w.pos
+	topics := c.b.allTopics()
+	cp := checkpoint{Version: 1, WAL: walPos, Partitions: make(map[string][]int64, len(topics))}
+	var todo []synced
+	for _, t := range topics {
+		ends := make([]int64, len(t.parts))
+		for i, p := range t.parts {
+			ends[i] = p.durable.Load()
+			if ends[i] != p.ckptNext.Load() {
+				todo = append(todo, synced{p, p.active(), ends[i]})
+			}
+		}
+		cp.Partitions[t.name] = ends
+	}
+	w.mu.Unlock()
+	if walPos == w.ckpt && len(todo) == 0 {
+		return nil
+	}
+	// Segments sealed since the last checkpoint were synced when sealed;
+	// the active one at the cut holds the rest.
+	for _, x := range todo {
+		if x.s.size.Load() == 0 {
+			continue
+		}
+		if err := fdatasync(x.s.f, x.s.path); err != nil && !errors.Is(err, os.ErrClosed) {
+			return err
+		}
+	}
+	if err := writeFileAtomic(filepath.Join(w.dir, checkpointFile), mustJSON(cp)); err != nil {
+		return err
+	}
+	for _, x := range todo {
+		x.p.ckptNext.Store(x.next)
+	}
+	w.mu.Lock()
+	w.ckpt = walPos
+	w.release(walPos)
+	w.mu.Unlock()
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err) // only maps of slices of integers
+	}
+	return append(raw, '\n')
+}
