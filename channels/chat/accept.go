@@ -1,0 +1,147 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hotline-hub/hotline/bus"
+	"github.com/hotline-hub/hotline/bus/event"
+)
+
+// visitorInfo is what the visitor told about themselves in hello.
+type visitorInfo struct {
+	name, email, lang string
+}
+
+// acceptMessage takes one visitor message: it returns the earlier outcome
+// for a client id already taken, else publishes (conversation.queued and)
+// message.received in one call, records the client id in the state log,
+// and only then returns, so the caller may acknowledge. dup reports a
+// resend.
+func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *visitor, info visitorInfo, clientID, text string) (a accepted, dup bool, err error) {
+	v.accept.Lock()
+	defer v.accept.Unlock()
+	c.mu.Lock()
+	if a, ok := v.cids[clientID]; ok {
+		c.mu.Unlock()
+		return a, true, nil
+	}
+	convID := v.current
+	if cv := c.convs[vkey(t.id, convID)]; convID != "" && (cv == nil || cv.closed) {
+		convID = ""
+	}
+	c.mu.Unlock()
+
+	now := c.cfg.Now().UTC()
+	newConv := convID == ""
+	if newConv {
+		convID = derivedID("conv", t.id, v.id, clientID)
+	}
+	msgID := derivedID("msg", t.id, v.id, clientID)
+	opts := []event.Option{event.WithConversation(convID), event.WithChannel(event.ChannelChat),
+		event.WithSource(defaultSource), event.WithTime(now), event.WithSubject(v.id)}
+	var evs []*event.Envelope
+	if newConv {
+		qe, err := event.New(event.ConversationQueued, t.id, &event.ConversationQueuedData{
+			Queue: q.cfg.Name, Priority: q.cfg.Priority, Skills: q.cfg.Skills, Language: info.lang,
+		}, append(opts, event.WithID(derivedID("queued", t.id, v.id, clientID)))...)
+		if err != nil {
+			return accepted{}, false, fmt.Errorf("chat: build conversation.queued: %w", err)
+		}
+		evs = append(evs, qe)
+	}
+	re, err := event.New(event.MessageReceived, t.id, &event.MessageReceivedData{
+		MessageID:       msgID,
+		ClientMessageID: clientID,
+		From:            event.Address{Address: v.id, Name: info.name},
+		To:              []event.Address{{Address: q.cfg.Name}},
+		Text:            text,
+		Language:        info.lang,
+	}, append(opts, event.WithID(derivedID("rcv", t.id, v.id, clientID)))...)
+	if err != nil {
+		return accepted{}, false, fmt.Errorf("chat: build message.received: %w", err)
+	}
+	if info.email != "" {
+		if err := re.SetExtension("visitoremail", info.email); err != nil {
+			return accepted{}, false, fmt.Errorf("chat: %w", err)
+		}
+	}
+	evs = append(evs, re)
+	msgs := make([]bus.Message, len(evs))
+	for i, e := range evs {
+		if msgs[i], err = event.ToMessage(e); err != nil {
+			return accepted{}, false, fmt.Errorf("chat: encode %s: %w", e.Type, err)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, defaultPublishTimeout)
+	defer cancel()
+	// One call, one key: queued then received keep their order.
+	if err := c.bus.Publish(pctx, event.TopicConversations, msgs...); err != nil {
+		return accepted{}, false, fmt.Errorf("chat: publish message: %w", err)
+	}
+	a = accepted{Kind: "accepted", Tenant: t.id, Visitor: v.id, ConversationID: convID, ClientID: clientID, MessageID: msgID, Time: now}
+	if err := c.bus.Publish(pctx, c.cfg.StateTopic, bus.Message{Key: []byte(t.id), Value: encode(a)}); err != nil {
+		// The message is durable, so it is acknowledged; only a restart
+		// before the next record would forget this client id, and a
+		// resend then republishes the same event ids, which consumers drop.
+		c.log.Warn("chat state record not written", "tenant", t.id, "conversation_id", convID, "err", err)
+	}
+	c.mu.Lock()
+	c.applyAccepted(a)
+	c.mu.Unlock()
+	c.apply(re)
+	return a, false, nil
+}
+
+// signal is one typing indicator on the signals topic.
+type signal struct {
+	Type           string    `json:"type"` // "conversation.typing"
+	Tenant         string    `json:"tenant"`
+	ConversationID string    `json:"conversation_id"`
+	From           string    `json:"from"` // "visitor" or "agent"
+	AgentID        string    `json:"agent_id,omitempty"`
+	Active         bool      `json:"active"`
+	Time           time.Time `json:"time"`
+}
+
+// SignalTyping is the type of typing signals on the signals topic.
+const SignalTyping = "conversation.typing"
+
+// publishTyping writes the visitor's typing state.
+func (c *Channel) publishTyping(ctx context.Context, tenant, convID string, active bool) error {
+	s := signal{Type: SignalTyping, Tenant: tenant, ConversationID: convID, From: "visitor", Active: active, Time: c.cfg.Now().UTC()}
+	m := bus.Message{Key: []byte(tenant + "/" + convID), Value: encode(s),
+		Headers: []bus.Header{{Key: "type", Value: []byte(SignalTyping)}}}
+	pctx, cancel := context.WithTimeout(ctx, defaultPublishTimeout)
+	defer cancel()
+	if err := c.bus.Publish(pctx, c.cfg.SignalsTopic, m); err != nil {
+		return fmt.Errorf("chat: publish typing: %w", err)
+	}
+	return nil
+}
+
+// signal handles one message of the signals topic: an agent's fresh typing
+// state goes to the visitor's sockets; stale ones are dropped.
+func (c *Channel) signal(_ context.Context, d *bus.Delivery) error {
+	var s signal
+	if err := jsonUnmarshal(d.Value, &s); err != nil || s.Type != SignalTyping {
+		return nil
+	}
+	if s.From != "agent" || c.cfg.Now().Sub(s.Time) > c.cfg.TypingMaxAge {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cv := c.convs[vkey(s.Tenant, s.ConversationID)]
+	if cv == nil {
+		return nil
+	}
+	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && v.current == cv.id {
+		f := encode(typingFrame{Type: frameTyping, Active: s.Active})
+		for sock := range v.socks {
+			sock.enqueue(f)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,557 @@
+// Package chat is the web chat channel: an embeddable widget (widget.js)
+// and the WebSocket gateway it talks to (PROTOCOL.md). Visitor messages
+// become message.received events, acknowledged only once durable on the bus;
+// agents' message.sent replies on the outbox are delivered to every open
+// socket of the visitor and answered with message.delivered. Everything the
+// channel remembers (who is in which conversation, which client ids were
+// taken, the recent history for reconnecting widgets) is rebuilt from the
+// bus at start.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hotline-hub/hotline/bus"
+	"github.com/hotline-hub/hotline/bus/event"
+)
+
+// Channel is the chat channel. Build it with New, start its consumers with
+// Run, and mount Handler (or Routes) on the hub's HTTP server.
+type Channel struct {
+	cfg     Config
+	bus     bus.Bus
+	log     *slog.Logger
+	tenants map[string]*tenant
+	tokens  *tokens
+
+	visitorMsgs, ipMsgs, ipConns, visitorConns *limiter
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	nonces    map[string]string // tenant -> marker nonce still awaited
+
+	mu       sync.Mutex
+	visitors map[string]*visitor // tenant/visitor
+	convs    map[string]*conv    // tenant/conversation
+	live     map[*conn]struct{}  // every open socket, for shutdown
+	stopped  bool
+	conns    sync.WaitGroup
+}
+
+// visitor is one widget identity (a token), with its open sockets.
+type visitor struct {
+	tenant, id string
+	current    string              // open conversation id, "" if none
+	cids       map[string]accepted // client id -> what it became
+	cidOrder   []string
+	socks      map[*conn]struct{}
+	last       time.Time
+	accept     sync.Mutex // serialises accepting this visitor's messages
+}
+
+// accepted is a visitor message taken: the state log's record of it.
+type accepted struct {
+	Kind           string    `json:"kind"` // "accepted" or "marker"
+	Tenant         string    `json:"tenant"`
+	Visitor        string    `json:"visitor,omitempty"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	ClientID       string    `json:"client_id,omitempty"`
+	MessageID      string    `json:"message_id,omitempty"`
+	Nonce          string    `json:"nonce,omitempty"`
+	Time           time.Time `json:"time"`
+}
+
+// conv is one chat conversation's recent history.
+type conv struct {
+	tenant, id, visitor string
+	closed              bool
+	entries             []*entry // by seq
+	byID                map[string]*entry
+	last                time.Time
+}
+
+// entry is one message of the history, visitor's or agent's.
+type entry struct {
+	seq        int64
+	messageID  string
+	clientID   string
+	from       string // "visitor" or "agent"
+	agentName  string
+	text       string
+	time       time.Time
+	pushed     bool // written to at least one socket queue
+	delivered  bool // message.delivered seen or published
+	delivering bool
+}
+
+func (e *entry) frame() []byte {
+	return encode(messageFrame{Type: frameMessage, Seq: e.seq, MessageID: e.messageID, ClientID: e.clientID,
+		From: e.from, AgentName: e.agentName, Text: e.text, Time: e.time.UTC().Format(time.RFC3339Nano)})
+}
+
+// New validates cfg, loads (or creates) the token secret and returns a
+// channel that serves nothing until Run has caught up with the bus.
+func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: bus is nil", ErrConfig)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg = cfg.withDefaults()
+	tenants, err := cfg.build()
+	if err != nil {
+		return nil, err
+	}
+	key, err := loadSecret(cfg.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Channel{
+		cfg: cfg, bus: b, log: log.With("channel", event.ChannelChat), tenants: tenants,
+		tokens:       &tokens{key: key, ttl: cfg.TokenTTL},
+		visitorMsgs:  newLimiter(cfg.MessageRate, cfg.MessageBurst),
+		ipMsgs:       newLimiter(cfg.IPMessageRate, cfg.IPMessageBurst),
+		ipConns:      newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
+		visitorConns: newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
+		ready:        make(chan struct{}),
+		visitors:     make(map[string]*visitor),
+		convs:        make(map[string]*conv),
+		live:         make(map[*conn]struct{}),
+	}, nil
+}
+
+// Ready is closed once the channel has read its state log up to its start
+// and serves visitors.
+func (c *Channel) Ready() <-chan struct{} { return c.ready }
+
+// Run reads the bus until ctx ends: the state log, the conversation and
+// outbox topics for the history view, the outbox as the delivery group,
+// and typing signals. It returns the first consumer error, or nil when ctx
+// ends.
+func (c *Channel) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type reader struct {
+		name  string
+		topic string
+		opts  bus.SubscribeOptions
+		fn    func(context.Context, *bus.Delivery) error
+	}
+	readers := []reader{
+		{"state", c.cfg.StateTopic, bus.SubscribeOptions{Start: bus.StartEarliest}, c.foldState},
+		{"conversations", event.TopicConversations, bus.SubscribeOptions{Start: bus.StartEarliest}, c.foldEvent},
+		{"outbox", event.TopicOutbox, bus.SubscribeOptions{Start: bus.StartEarliest}, c.foldEvent},
+		{"delivery", event.TopicOutbox, bus.SubscribeOptions{Group: c.cfg.DeliveryGroup, Start: bus.StartEarliest}, c.deliver},
+		{"signals", c.cfg.SignalsTopic, bus.SubscribeOptions{Start: bus.StartLatest}, c.signal},
+	}
+	subs := make([]bus.Subscription, len(readers))
+	for i, r := range readers {
+		s, err := c.bus.Subscribe(ctx, r.topic, r.opts)
+		if err != nil {
+			for _, s := range subs[:i] {
+				s.Close()
+			}
+			return fmt.Errorf("chat: subscribe %s: %w", r.topic, err)
+		}
+		subs[i] = s
+	}
+	if err := c.publishMarkers(ctx); err != nil {
+		for _, s := range subs {
+			s.Close()
+		}
+		return err
+	}
+	errs := make(chan error, len(readers)+1)
+	var wg sync.WaitGroup
+	for i, r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.consume(ctx, r.name, subs[i], r.fn)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.evictLoop(ctx)
+		errs <- nil
+	}()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errs:
+	}
+	cancel()
+	for _, s := range subs {
+		s.Close()
+	}
+	wg.Wait()
+	c.mu.Lock()
+	c.stopped = true
+	for s := range c.live {
+		s.shutdown(websocket.CloseGoingAway, "server stopping")
+	}
+	c.mu.Unlock()
+	c.conns.Wait()
+	return first
+}
+
+func (c *Channel) consume(ctx context.Context, name string, s bus.Subscription, fn func(context.Context, *bus.Delivery) error) error {
+	for {
+		d, err := s.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("chat: %s reader: %w", name, err)
+		}
+		if err := fn(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("chat: %s reader at %s: %w", name, d, err)
+		}
+	}
+}
+
+// publishMarkers writes one marker per tenant to the state log; reading
+// them all back means the state log is folded up to this start.
+func (c *Channel) publishMarkers(ctx context.Context) error {
+	c.mu.Lock()
+	c.nonces = make(map[string]string, len(c.tenants))
+	msgs := make([]bus.Message, 0, len(c.tenants))
+	for id := range c.tenants {
+		n := randomID()
+		c.nonces[id] = n
+		msgs = append(msgs, bus.Message{Key: []byte(id), Value: encode(accepted{Kind: "marker", Tenant: id, Nonce: n, Time: c.cfg.Now().UTC()})})
+	}
+	c.mu.Unlock()
+	if err := c.bus.Publish(ctx, c.cfg.StateTopic, msgs...); err != nil {
+		return fmt.Errorf("chat: publish start markers: %w", err)
+	}
+	return nil
+}
+
+func randomID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// foldState applies one record of the state log.
+func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
+	var a accepted
+	if err := json.Unmarshal(d.Value, &a); err != nil {
+		c.log.Warn("skipping unreadable state record", "topic", d.Topic, "position", d.String(), "err", err)
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch a.Kind {
+	case "marker":
+		if n, ok := c.nonces[a.Tenant]; ok && n == a.Nonce {
+			delete(c.nonces, a.Tenant)
+			if len(c.nonces) == 0 {
+				c.readyOnce.Do(func() { close(c.ready) })
+				c.log.Info("chat channel caught up with its state log")
+			}
+		}
+	case "accepted":
+		c.applyAccepted(a)
+	}
+	return nil
+}
+
+func vkey(tenant, id string) string { return tenant + "/" + id }
+
+// visitorLocked returns the visitor, creating it. c.mu is held.
+func (c *Channel) visitorLocked(tenant, id string) *visitor {
+	k := vkey(tenant, id)
+	v := c.visitors[k]
+	if v == nil {
+		v = &visitor{tenant: tenant, id: id, cids: make(map[string]accepted), socks: make(map[*conn]struct{})}
+		c.visitors[k] = v
+	}
+	return v
+}
+
+// convLocked returns the conversation, creating it. c.mu is held.
+func (c *Channel) convLocked(tenant, id string) *conv {
+	k := vkey(tenant, id)
+	cv := c.convs[k]
+	if cv == nil {
+		cv = &conv{tenant: tenant, id: id, byID: make(map[string]*entry)}
+		c.convs[k] = cv
+	}
+	return cv
+}
+
+// applyAccepted records a taken visitor message. c.mu is held.
+func (c *Channel) applyAccepted(a accepted) {
+	v := c.visitorLocked(a.Tenant, a.Visitor)
+	if _, ok := v.cids[a.ClientID]; !ok {
+		v.cids[a.ClientID] = a
+		v.cidOrder = append(v.cidOrder, a.ClientID)
+		if len(v.cidOrder) > defaultMaxVisitorCIDs {
+			delete(v.cids, v.cidOrder[0])
+			v.cidOrder = v.cidOrder[1:]
+		}
+	}
+	cv := c.convLocked(a.Tenant, a.ConversationID)
+	cv.visitor = a.Visitor
+	if !cv.closed {
+		v.current = a.ConversationID
+	}
+	v.last = later(v.last, a.Time)
+	cv.last = later(cv.last, a.Time)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// foldEvent applies one event of TopicConversations or TopicOutbox to the
+// history view.
+func (c *Channel) foldEvent(_ context.Context, d *bus.Delivery) error {
+	e, err := event.FromMessage(&d.Message)
+	if err != nil {
+		c.log.Warn("skipping unreadable event", "topic", d.Topic, "position", d.String(), "err", err)
+		return nil
+	}
+	c.apply(e)
+	return nil
+}
+
+// apply folds one event; it is idempotent (entries are keyed by message id)
+// and returns the entry it touched, if any.
+func (c *Channel) apply(e *event.Envelope) *entry {
+	if e.ConversationID == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := vkey(e.Tenant, e.ConversationID)
+	cv := c.convs[k]
+	switch e.Type {
+	case event.MessageReceived, event.MessageSent:
+		if e.Channel != event.ChannelChat {
+			return nil
+		}
+	case event.MessageDelivered:
+		if cv == nil || e.Channel != event.ChannelChat {
+			return nil
+		}
+	case event.ConversationResolved, event.ConversationAbandoned, event.ConversationReopened:
+		if cv == nil {
+			return nil
+		}
+	default:
+		return nil
+	}
+	p, err := e.Decode()
+	if err != nil {
+		c.log.Warn("skipping undecodable event", "tenant", e.Tenant, "conversation_id", e.ConversationID, "type", e.Type, "err", err)
+		return nil
+	}
+	if cv == nil {
+		cv = c.convLocked(e.Tenant, e.ConversationID)
+	}
+	cv.last = later(cv.last, e.Time)
+	switch d := p.(type) {
+	case *event.MessageReceivedData:
+		cv.visitor = d.From.Address
+		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, clientID: d.ClientMessageID,
+			from: "visitor", text: d.Text, time: e.Time})
+	case *event.MessageSentData:
+		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
+			agentName: d.From.Name, text: d.Text, time: e.Time})
+	case *event.MessageDeliveredData:
+		if en := cv.byID[d.MessageID]; en != nil {
+			en.delivered = true
+		}
+	case *event.ConversationResolvedData, *event.ConversationAbandonedData:
+		cv.closed = true
+		if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && v.current == cv.id {
+			v.current = ""
+		}
+	case *event.ConversationReopenedData:
+		cv.closed = false
+	}
+	return nil
+}
+
+// addEntryLocked inserts en in seq order and pushes it to the visitor's
+// sockets, unless the message is already there. c.mu is held.
+func (c *Channel) addEntryLocked(cv *conv, en *entry) *entry {
+	if old := cv.byID[en.messageID]; old != nil {
+		return old
+	}
+	i, _ := slices.BinarySearchFunc(cv.entries, en, func(a, b *entry) int {
+		if a.seq != b.seq {
+			if a.seq < b.seq {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.messageID < b.messageID:
+			return -1
+		case a.messageID > b.messageID:
+			return 1
+		}
+		return 0
+	})
+	cv.entries = slices.Insert(cv.entries, i, en)
+	cv.byID[en.messageID] = en
+	if over := len(cv.entries) - c.cfg.HistoryPerConversation; over > 0 {
+		for _, old := range cv.entries[:over] {
+			delete(cv.byID, old.messageID)
+		}
+		cv.entries = slices.Delete(cv.entries, 0, over)
+	}
+	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && len(v.socks) > 0 {
+		f := en.frame()
+		for s := range v.socks {
+			if s.enqueue(f) {
+				en.pushed = true
+			}
+		}
+	}
+	return en
+}
+
+// deliver is the delivery group's handler: it makes sure a chat
+// message.sent reached the visitor's open sockets and records that with
+// message.delivered. A reply for a visitor with no socket open stays in the
+// history and is marked delivered when a reconnecting widget receives it.
+func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
+	e, err := event.FromMessage(&d.Message)
+	if err != nil || e.Type != event.MessageSent || e.Channel != event.ChannelChat {
+		if err != nil {
+			c.log.Warn("skipping unreadable outbox event", "topic", d.Topic, "position", d.String(), "err", err)
+		}
+		return d.Ack()
+	}
+	en := c.apply(e)
+	if en == nil {
+		return d.Ack()
+	}
+	c.mu.Lock()
+	if !en.pushed {
+		if cv := c.convs[vkey(e.Tenant, e.ConversationID)]; cv != nil {
+			if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil {
+				f := en.frame()
+				for s := range v.socks {
+					if s.enqueue(f) {
+						en.pushed = true
+					}
+				}
+			}
+		}
+	}
+	publish := en.pushed && !en.delivered && !en.delivering
+	if publish {
+		en.delivering = true
+	}
+	c.mu.Unlock()
+	for wait := 100 * time.Millisecond; publish; wait = min(2*wait, 5*time.Second) {
+		err := c.publishDelivered(ctx, e.Tenant, e.ConversationID, en)
+		if err == nil {
+			break
+		}
+		c.log.Warn("retrying message.delivered", "tenant", e.Tenant, "conversation_id", e.ConversationID, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		c.mu.Lock()
+		publish = !en.delivered && !en.delivering
+		en.delivering = publish
+		c.mu.Unlock()
+	}
+	return d.Ack()
+}
+
+// publishDelivered writes message.delivered for an agent entry, with an id
+// derived from the message so a second publish is dropped downstream.
+func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, en *entry) error {
+	ev, err := event.New(event.MessageDelivered, tenant,
+		&event.MessageDeliveredData{MessageID: en.messageID, Status: event.DeliveryDelivered, Attempts: 1},
+		event.WithID(derivedID("dlv", tenant, convID, en.messageID)), event.WithConversation(convID),
+		event.WithChannel(event.ChannelChat), event.WithSource(defaultSource), event.WithTime(c.cfg.Now()))
+	if err == nil {
+		var m bus.Message
+		if m, err = event.ToMessage(ev); err == nil {
+			err = c.bus.Publish(ctx, event.TopicFor(ev.Type), m)
+		}
+	}
+	c.mu.Lock()
+	en.delivering = false
+	if err == nil {
+		en.delivered = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("chat: publish message.delivered: %w", err)
+	}
+	return nil
+}
+
+// derivedID is a deterministic event or message id from its inputs.
+func derivedID(kind string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return "chat-" + kind + "-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// evictLoop forgets idle conversations and visitors with no open socket.
+func (c *Channel) evictLoop(ctx context.Context) {
+	t := time.NewTicker(defaultEvictionPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.evict(c.cfg.Now())
+		}
+	}
+}
+
+func (c *Channel) evict(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cut := now.Add(-c.cfg.IdleEvict)
+	for k, v := range c.visitors {
+		if len(v.socks) == 0 && v.last.Before(cut) {
+			delete(c.visitors, k)
+		}
+	}
+	for k, cv := range c.convs {
+		if cv.last.Before(cut) && c.visitors[vkey(cv.tenant, cv.visitor)] == nil {
+			delete(c.convs, k)
+		}
+	}
+}

@@ -1,0 +1,445 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// conn is one widget socket. Its reader runs in the HTTP handler's
+// goroutine, its writer in its own; frames reach the writer through a
+// bounded queue, so a slow peer is disconnected instead of blocking anyone.
+type conn struct {
+	ch   *Channel
+	ws   *websocket.Conn
+	ip   string
+	send chan []byte
+	done chan struct{}
+	once sync.Once
+
+	closeMu   sync.Mutex
+	closeCode int
+	closeText string
+
+	t     *tenant
+	q     *queue
+	v     *visitor
+	info  visitorInfo
+	bad   int
+	typed time.Time
+}
+
+// enqueue queues f for the writer; it never blocks. A full queue means the
+// peer does not read: the connection is closed. Safe under Channel.mu.
+func (s *conn) enqueue(f []byte) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.send <- f:
+		return true
+	default:
+		s.shutdown(websocket.CloseTryAgainLater, "slow reader")
+		return false
+	}
+}
+
+// shutdown asks the writer to flush what is queued, send a close frame
+// with code and close the socket.
+func (s *conn) shutdown(code int, text string) {
+	s.once.Do(func() {
+		s.closeMu.Lock()
+		s.closeCode, s.closeText = code, text
+		s.closeMu.Unlock()
+		close(s.done)
+	})
+}
+
+func (s *conn) writer(wg *sync.WaitGroup) {
+	defer wg.Done()
+	cfg := s.ch.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	write := func(f []byte) bool {
+		s.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		return s.ws.WriteMessage(websocket.TextMessage, f) == nil
+	}
+	for {
+		select {
+		case f := <-s.send:
+			if !write(f) {
+				s.shutdown(websocket.CloseAbnormalClosure, "")
+				s.ws.Close()
+				return
+			}
+		case <-ping.C:
+			if s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)) != nil {
+				s.shutdown(websocket.CloseAbnormalClosure, "")
+				s.ws.Close()
+				return
+			}
+		case <-s.done:
+			s.closeMu.Lock()
+			code, text := s.closeCode, s.closeText
+			s.closeMu.Unlock()
+			if code != websocket.CloseTryAgainLater || text != "slow reader" {
+				for drained := false; !drained; {
+					select {
+					case f := <-s.send:
+						if !write(f) {
+							drained = true
+						}
+					default:
+						drained = true
+					}
+				}
+			}
+			if code != websocket.CloseAbnormalClosure {
+				s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(cfg.WriteTimeout))
+			}
+			s.ws.Close()
+			return
+		}
+	}
+}
+
+func (s *conn) sendFrame(v any) { s.enqueue(encode(v)) }
+
+func (s *conn) sendError(code, msg string) {
+	s.sendFrame(errorFrame{Type: frameError, Code: code, Message: msg})
+}
+
+// fail sends an error frame, then closes with closeCode.
+func (s *conn) fail(code, msg string, closeCode int) {
+	s.sendError(code, msg)
+	s.shutdown(closeCode, code)
+}
+
+// badFrame counts a bad frame and reports whether the connection goes on.
+func (s *conn) badFrame(msg string) bool {
+	s.bad++
+	if s.bad >= s.ch.cfg.MaxBadFrames {
+		s.fail(CodeTooManyBad, "too many bad frames: "+msg, websocket.ClosePolicyViolation)
+		return false
+	}
+	s.sendError(CodeBadFrame, msg)
+	return true
+}
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// The origin is checked per tenant once hello names it.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// serveWS is the /chat/ws endpoint.
+func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade has answered with an HTTP error
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	s := &conn{ch: c, ws: ws, ip: ip, send: make(chan []byte, c.cfg.SendQueue), done: make(chan struct{})}
+	c.mu.Lock()
+	stopped := c.stopped
+	if !stopped {
+		c.live[s] = struct{}{}
+		c.conns.Add(1)
+	}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go s.writer(&wg)
+	if stopped {
+		s.fail(CodeUnavailable, "the chat is stopping", websocket.CloseTryAgainLater)
+		wg.Wait()
+		return
+	}
+	defer c.conns.Done()
+	defer wg.Wait()
+	defer c.unregister(s)
+	defer s.shutdown(websocket.CloseNormalClosure, "")
+
+	if !c.ipConns.allow(ip, c.cfg.Now()) {
+		s.fail(CodeRateLimited, "too many connections from this address", websocket.CloseTryAgainLater)
+		return
+	}
+	ws.SetReadLimit(c.cfg.MaxFrameBytes)
+	deadline := func() { ws.SetReadDeadline(time.Now().Add(2*c.cfg.PingInterval + c.cfg.WriteTimeout)) }
+	deadline()
+	ws.SetPongHandler(func(string) error { deadline(); return nil })
+	ctx := r.Context()
+	origin := r.Header.Get("Origin")
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// gorilla has sent close 1009; read the rest of the frame
+				// away so closing does not reset the connection before
+				// the peer reads why.
+				c.log.Info("closing chat socket: frame over the limit", "ip", ip, "limit", c.cfg.MaxFrameBytes)
+				ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+				io.Copy(io.Discard, ws.NetConn())
+			}
+			return
+		}
+		deadline()
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		if typ != websocket.TextMessage {
+			if !s.badFrame("frames are JSON text") {
+				return
+			}
+			continue
+		}
+		var f clientFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			if !s.badFrame("malformed JSON: " + err.Error()) {
+				return
+			}
+			continue
+		}
+		if s.v == nil && f.Type != frameHello {
+			if f.Type == frameMessage || f.Type == frameTyping {
+				s.fail(CodeHelloRequired, "send hello first", websocket.ClosePolicyViolation)
+				return
+			}
+		}
+		var ok bool
+		switch f.Type {
+		case frameHello:
+			ok = c.hello(ctx, s, &f, origin)
+		case frameMessage:
+			ok = c.message(ctx, s, &f)
+		case frameTyping:
+			ok = c.typing(ctx, s, &f)
+		default:
+			ok = s.badFrame("unknown frame type " + quote(f.Type))
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+var (
+	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	langRe     = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+)
+
+func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin string) bool {
+	if s.v != nil {
+		return s.badFrame("hello was already sent")
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
+	defer cancel()
+	select {
+	case <-c.ready:
+	case <-s.done:
+		return false
+	case <-rctx.Done():
+		s.fail(CodeUnavailable, "the chat is starting, try again shortly", websocket.CloseTryAgainLater)
+		return false
+	}
+	t := c.tenants[f.Tenant]
+	if t == nil {
+		s.fail(CodeUnknownTenant, "unknown tenant "+quote(f.Tenant), websocket.ClosePolicyViolation)
+		return false
+	}
+	q := t.queues[f.Queue]
+	if q == nil {
+		s.fail(CodeUnknownQueue, "unknown queue "+quote(f.Queue), websocket.ClosePolicyViolation)
+		return false
+	}
+	if len(t.origins) > 0 && !slices.Contains(t.origins, origin) {
+		s.fail(CodeOriginForbidden, "origin "+quote(origin)+" may not embed this chat", websocket.ClosePolicyViolation)
+		return false
+	}
+	info := visitorInfo{name: strings.TrimSpace(f.Name), email: strings.TrimSpace(f.Email)}
+	if utf8.RuneCountInString(info.name) > 100 || strings.ContainsAny(info.name, "\r\n\x00") {
+		s.sendError(CodeBadFrame, "name is over 100 characters or has line breaks; ignored")
+		info.name = ""
+	}
+	if info.email != "" && (len(info.email) > 254 || !strings.Contains(info.email, "@") || strings.ContainsAny(info.email, " \r\n\x00")) {
+		s.sendError(CodeBadFrame, "email "+quote(info.email)+" is not an address; ignored")
+		info.email = ""
+	}
+	if langRe.MatchString(f.Lang) {
+		info.lang = f.Lang
+	}
+	now := c.cfg.Now()
+	var token, vid string
+	if f.Token != "" {
+		id, err := c.tokens.verify(t.id, f.Token, now)
+		if err != nil {
+			c.log.Info("refused visitor token", "tenant", t.id, "ip", s.ip, "err", err)
+			s.sendError(CodeBadToken, "the visitor token is not valid; a new one is issued")
+		} else {
+			vid, token = id, c.tokens.reissue(t.id, id, now)
+		}
+	}
+	if vid == "" {
+		var err error
+		if token, vid, err = c.tokens.issue(t.id, now); err != nil {
+			s.fail(CodeUnavailable, "cannot issue a token", websocket.CloseInternalServerErr)
+			return false
+		}
+	}
+	if !c.visitorConns.allow(vkey(t.id, vid), now) {
+		s.fail(CodeRateLimited, "too many connections for this visitor", websocket.CloseTryAgainLater)
+		return false
+	}
+	st := q.cal.Status(now)
+	wf := welcomeFrame{Type: frameWelcome, Token: token, Visitor: vid, Open: st.Open, Holiday: st.Holiday}
+	if !st.Until.IsZero() {
+		if st.Open {
+			wf.OpenUntil = st.Until.UTC().Format(time.RFC3339)
+		} else {
+			wf.NextOpen = st.Until.UTC().Format(time.RFC3339)
+		}
+	}
+	s.t, s.q, s.info = t, q, info
+
+	var owed []*entry
+	var owedConv string
+	c.mu.Lock()
+	v := c.visitorLocked(t.id, vid)
+	v.socks[s] = struct{}{}
+	v.last = later(v.last, now)
+	s.v = v
+	if cv := c.convs[vkey(t.id, v.current)]; v.current != "" && cv != nil && !cv.closed {
+		wf.ConversationID = cv.id
+		s.sendFrame(wf)
+		from := int64(-1 << 62)
+		if f.LastSeq != nil {
+			from = *f.LastSeq - c.cfg.ResumeSlack.Microseconds()
+		}
+		for _, en := range cv.entries {
+			if en.seq <= from {
+				continue
+			}
+			if s.enqueue(en.frame()) {
+				en.pushed = true
+				if en.from == "agent" && !en.delivered && !en.delivering {
+					en.delivering = true
+					owed = append(owed, en)
+					owedConv = cv.id
+				}
+			}
+		}
+	} else {
+		s.sendFrame(wf)
+	}
+	c.mu.Unlock()
+	for _, en := range owed {
+		if err := c.publishDelivered(ctx, t.id, owedConv, en); err != nil {
+			c.log.Warn("message.delivered not published", "tenant", t.id, "conversation_id", owedConv, "err", err)
+		}
+	}
+	return true
+}
+
+func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
+	if !clientIDRe.MatchString(f.ClientID) {
+		return s.badFrame("client_id must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
+	}
+	if f.Text == nil {
+		return s.badFrame("message without text")
+	}
+	text := strings.TrimSpace(*f.Text)
+	if text == "" {
+		s.sendError(CodeEmpty, "the message is empty")
+		return true
+	}
+	if n := utf8.RuneCountInString(text); n > c.cfg.MaxTextChars || !utf8.ValidString(text) {
+		s.sendError(CodeTooLong, "the message is over the limit of characters")
+		return true
+	}
+	now := c.cfg.Now()
+	// A resend of a taken message is answered without spending tokens.
+	c.mu.Lock()
+	prev, seen := s.v.cids[f.ClientID]
+	c.mu.Unlock()
+	if !seen && (!c.visitorMsgs.allow(vkey(s.t.id, s.v.id), now) || !c.ipMsgs.allow(s.ip, now)) {
+		s.sendFrame(struct {
+			errorFrame
+			ClientID string `json:"client_id"`
+		}{errorFrame{Type: frameError, Code: CodeRateLimited, Message: "too many messages, slow down"}, f.ClientID})
+		return true
+	}
+	a := prev
+	if !seen {
+		var err error
+		a, _, err = c.acceptMessage(ctx, s.t, s.q, s.v, s.info, f.ClientID, text)
+		if err != nil {
+			c.log.Error("chat message not accepted", "tenant", s.t.id, "err", err)
+			s.sendError(CodeUnavailable, "the message could not be stored, it will be retried")
+			return true
+		}
+	}
+	s.sendFrame(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID})
+	return true
+}
+
+func (c *Channel) typing(ctx context.Context, s *conn, f *clientFrame) bool {
+	if f.Active == nil {
+		return s.badFrame("typing without active")
+	}
+	now := c.cfg.Now()
+	if *f.Active && now.Sub(s.typed) < defaultTypingThrottle {
+		return true
+	}
+	if *f.Active {
+		s.typed = now
+	} else {
+		s.typed = time.Time{}
+	}
+	c.mu.Lock()
+	convID := s.v.current
+	c.mu.Unlock()
+	if convID == "" {
+		return true // nobody to tell yet
+	}
+	if err := c.publishTyping(ctx, s.t.id, convID, *f.Active); err != nil {
+		c.log.Warn("typing signal lost", "tenant", s.t.id, "conversation_id", convID, "err", err)
+	}
+	return true
+}
+
+// unregister forgets a closed socket.
+func (c *Channel) unregister(s *conn) {
+	c.mu.Lock()
+	delete(c.live, s)
+	if s.v != nil {
+		delete(s.v.socks, s)
+	}
+	c.mu.Unlock()
+}

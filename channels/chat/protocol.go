@@ -1,0 +1,94 @@
+package chat
+
+import "encoding/json"
+
+// Frame types of the WebSocket protocol (see PROTOCOL.md).
+const (
+	frameHello   = "hello"
+	frameWelcome = "welcome"
+	frameMessage = "message"
+	frameAck     = "ack"
+	frameTyping  = "typing"
+	frameError   = "error"
+)
+
+// Error codes of error frames. They are stable: the widget switches on them.
+const (
+	CodeBadFrame        = "bad_frame"
+	CodeBadToken        = "bad_token"
+	CodeHelloRequired   = "hello_required"
+	CodeUnknownTenant   = "unknown_tenant"
+	CodeUnknownQueue    = "unknown_queue"
+	CodeOriginForbidden = "origin_forbidden"
+	CodeTooLong         = "too_long"
+	CodeEmpty           = "empty"
+	CodeRateLimited     = "rate_limited"
+	CodeUnavailable     = "unavailable"
+	CodeTooManyBad      = "too_many_bad_frames"
+)
+
+// clientFrame is every field any client frame may carry; Type says which
+// apply. Unknown fields are ignored so older servers accept newer widgets.
+type clientFrame struct {
+	Type     string  `json:"type"`
+	Tenant   string  `json:"tenant,omitempty"`
+	Queue    string  `json:"queue,omitempty"`
+	Token    string  `json:"token,omitempty"`
+	Name     string  `json:"name,omitempty"`
+	Email    string  `json:"email,omitempty"`
+	Lang     string  `json:"lang,omitempty"`
+	LastSeq  *int64  `json:"last_seq,omitempty"`
+	ClientID string  `json:"client_id,omitempty"`
+	Text     *string `json:"text,omitempty"`
+	Active   *bool   `json:"active,omitempty"`
+}
+
+type welcomeFrame struct {
+	Type           string `json:"type"`
+	Token          string `json:"token"`
+	Visitor        string `json:"visitor"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Open           bool   `json:"open"`
+	OpenUntil      string `json:"open_until,omitempty"`
+	NextOpen       string `json:"next_open,omitempty"`
+	Holiday        string `json:"holiday,omitempty"`
+}
+
+type ackFrame struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	MessageID      string `json:"message_id"`
+	ConversationID string `json:"conversation_id"`
+}
+
+type messageFrame struct {
+	Type      string `json:"type"`
+	Seq       int64  `json:"seq"`
+	MessageID string `json:"message_id"`
+	ClientID  string `json:"client_id,omitempty"`
+	From      string `json:"from"`
+	AgentName string `json:"agent_name,omitempty"`
+	Text      string `json:"text"`
+	Time      string `json:"time"`
+}
+
+type typingFrame struct {
+	Type   string `json:"type"`
+	Active bool   `json:"active"`
+}
+
+type errorFrame struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil { // only our own frame structs are encoded
+		panic(err)
+	}
+	return b
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
