@@ -1,0 +1,707 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/hotline-hub/hotline/bus"
+	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/webui/auth"
+)
+
+// Routes mounts the inbox API on mux, every endpoint behind
+// auth.Authenticate:
+//
+//	GET  /api/v1/tenants/{tenant}/conversations?view=mine|queues|all&status=  agents, supervisors, analysts, admins (all: not agents)
+//	GET  /api/v1/tenants/{tenant}/conversations/{id}                          the same; agents only theirs, offered to them, or waiting
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/accept|decline           the agent offered it
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/messages {client_id,text} the assigned agent, supervisors, admins
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/notes {text}             who may read it (not analysts)
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/transfer {to_agent|to_queue,note} the assigned agent, supervisors, admins
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/resolve                  the same
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/reopen                   its last agent, supervisors, admins
+//	GET  /api/v1/tenants/{tenant}/me, PUT .../me/presence {presence,reason}    routing agents (PUT: not analysts)
+//	GET  /api/v1/tenants/{tenant}/ws                                          the live socket
+//
+// Another tenant answers 404, as if absent; analysts get 403 on every
+// write.
+func (i *Inbox) Routes(mux *http.ServeMux) {
+	read := auth.Require(event.RoleAgent, event.RoleSupervisor, event.RoleAnalyst, event.RoleAdmin)
+	write := auth.Require(event.RoleAgent, event.RoleSupervisor, event.RoleAdmin)
+	h := func(mw func(http.Handler) http.Handler, f http.HandlerFunc) http.Handler {
+		return i.auth.Authenticate(mw(f))
+	}
+	const base = "/api/v1/tenants/{tenant}/"
+	mux.Handle("GET "+base+"conversations", h(read, i.handleList))
+	mux.Handle("GET "+base+"conversations/{id}", h(read, i.handleGet))
+	mux.Handle("POST "+base+"conversations/{id}/accept", h(write, i.handleAccept))
+	mux.Handle("POST "+base+"conversations/{id}/decline", h(write, i.handleDecline))
+	mux.Handle("POST "+base+"conversations/{id}/messages", h(write, i.handleMessage))
+	mux.Handle("POST "+base+"conversations/{id}/notes", h(write, i.handleNote))
+	mux.Handle("POST "+base+"conversations/{id}/transfer", h(write, i.handleTransfer))
+	mux.Handle("POST "+base+"conversations/{id}/resolve", h(write, i.handleResolve))
+	mux.Handle("POST "+base+"conversations/{id}/reopen", h(write, i.handleReopen))
+	mux.Handle("GET "+base+"me", h(read, i.handleMe))
+	mux.Handle("PUT "+base+"me/presence", h(write, i.handlePresence))
+	mux.Handle("GET "+base+"ws", h(read, i.handleWS))
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.Error.Field = code, msg, field
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeFailure maps a publish or fold error to a response.
+func (i *Inbox) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, routing.ErrVoid):
+		writeError(w, http.StatusConflict, "conflict", "routing did not accept it: "+err.Error(), "")
+	case errors.Is(err, ErrNotReady), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is not ready, try again", "")
+	case errors.Is(err, event.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
+	default:
+		i.log.Error("inbox request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error", "")
+	}
+}
+
+// decode reads one JSON object into v: application/json, at most
+// MaxBodyBytes, no unknown fields, nothing after it.
+func (i *Inbox) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type: application/json is required", "")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, i.cfg.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", i.cfg.MaxBodyBytes), "")
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		writeError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name)
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty; a JSON object is required", "")
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_json", "malformed JSON: "+err.Error(), "")
+	}
+	return false
+}
+
+// tenantFor checks the caller belongs to {tenant} (404 otherwise, as if
+// absent) and that the tenant's view has caught up (503 otherwise).
+func (i *Inbox) tenantFor(w http.ResponseWriter, r *http.Request) (auth.Principal, *tenantView, bool) {
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
+		return p, nil, false
+	}
+	tenant := r.PathValue("tenant")
+	if !auth.SameTenant(p, tenant) {
+		writeError(w, http.StatusNotFound, "not_found", "not found", "")
+		return p, nil, false
+	}
+	i.mu.Lock()
+	t := i.tenants[tenant]
+	ready := t != nil && t.configured && t.synced
+	i.mu.Unlock()
+	if t == nil || !t.configured {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no routing configuration, so no inbox", tenant), "")
+		return p, nil, false
+	}
+	if !ready {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is catching up with the log, try again", "")
+		return p, nil, false
+	}
+	return p, t, true
+}
+
+// mayRead reports whether p may open c: supervisors, analysts and admins
+// any; agents theirs (now or last), offered to them, or waiting.
+func mayRead(p auth.Principal, c *Conversation) bool {
+	return privileged(p) || mine(p, c.Summary) || c.lastAgent == p.AccountID || c.Status == StatusWaiting
+}
+
+// conversationFor resolves {id} for p under i.mu: 404 if absent, 403 if p
+// may not read it. On success i.mu is held and the caller unlocks.
+func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.Principal, t *tenantView) (*Conversation, bool) {
+	i.mu.Lock()
+	c := t.convs[r.PathValue("id")]
+	if c == nil {
+		i.mu.Unlock()
+		writeError(w, http.StatusNotFound, "not_found", "no such conversation", "")
+		return nil, false
+	}
+	if !mayRead(p, c) {
+		i.mu.Unlock()
+		writeError(w, http.StatusForbidden, "forbidden", "this conversation is not yours", "")
+		return nil, false
+	}
+	return c, true
+}
+
+func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	view := r.URL.Query().Get("view")
+	if view == "" {
+		view = "mine"
+	}
+	status := r.URL.Query().Get("status")
+	switch {
+	case view != "mine" && view != "queues" && view != "all":
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("view %q is not mine, queues or all", view), "view")
+		return
+	case status != "" && !slices.Contains([]string{StatusWaiting, StatusOffered, StatusAssigned, StatusResolved, StatusAbandoned}, status):
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("status %q is not waiting, offered, assigned, resolved or abandoned", status), "status")
+		return
+	case view == "all" && !privileged(p):
+		writeError(w, http.StatusForbidden, "forbidden", "view=all is for supervisors, analysts and admins", "")
+		return
+	}
+	i.mu.Lock()
+	out := []Summary{}
+	for _, c := range t.convs {
+		s := c.summary()
+		if s.Status == "" || status != "" && s.Status != status {
+			continue
+		}
+		switch view {
+		case "mine":
+			if !mine(p, s) {
+				continue
+			}
+		case "queues":
+			if s.Status != StatusWaiting || !canTake(t, p.AccountID, s.Queue, s.Channel, c.skills) {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	i.mu.Unlock()
+	slices.SortFunc(out, func(a, b Summary) int {
+		if c := b.LastActivity.Compare(a.LastActivity); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+func (i *Inbox) handleGet(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	d := c.detail()
+	i.mu.Unlock()
+	writeJSON(w, http.StatusOK, d)
+}
+
+// respond answers with the conversation as the view now has it.
+func (i *Inbox) respond(w http.ResponseWriter, t *tenantView, id string) {
+	i.mu.Lock()
+	c := t.convs[id]
+	var d Detail
+	if c != nil {
+		d = c.detail()
+	}
+	i.mu.Unlock()
+	if c == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such conversation", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// publish writes evs to topic in one call and waits until the view has
+// folded waitID on waitTopic, returning that fold's verdict.
+func (i *Inbox) publish(ctx context.Context, topic, waitTopic, waitID string, evs ...*event.Envelope) error {
+	msgs := make([]bus.Message, len(evs))
+	for n, e := range evs {
+		var err error
+		if topic == event.TopicRouting || topic == event.TopicAgents {
+			msgs[n], err = event.RoutingMessage(e)
+		} else {
+			msgs[n], err = event.ToMessage(e)
+		}
+		if err != nil {
+			return fmt.Errorf("inbox: encode %s: %w", e.Type, err)
+		}
+	}
+	ch := i.expect(waitTopic, waitID)
+	if err := i.bus.Publish(ctx, topic, msgs...); err != nil {
+		i.forget(waitTopic, waitID)
+		return fmt.Errorf("inbox: publish to %s: %w", topic, err)
+	}
+	return i.await(ctx, waitTopic, waitID, ch)
+}
+
+// conversationEvent builds an event about c.
+func conversationEvent(typ string, c *Conversation, p event.Payload, opts ...event.Option) (*event.Envelope, error) {
+	opts = append([]event.Option{event.WithConversation(c.ID), event.WithSource(Source)}, opts...)
+	if c.Channel != "" {
+		opts = append(opts, event.WithChannel(c.Channel))
+	}
+	if c.ContactID != "" {
+		opts = append(opts, event.WithContact(c.ContactID))
+	}
+	return event.New(typ, c.Tenant, p, opts...)
+}
+
+// act builds one routing request about the conversation, publishes it and
+// answers with the conversation once routing's verdict is folded.
+func (i *Inbox) act(w http.ResponseWriter, r *http.Request, t *tenantView, c *Conversation, topic string, p event.Payload) {
+	e, err := conversationEvent(p.EventType(), c, p)
+	id := c.ID
+	i.mu.Unlock()
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	if err := i.publish(r.Context(), topic, event.TopicRouting, e.ID, e); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respond(w, t, id)
+}
+
+func conflict(w http.ResponseWriter, format string, args ...any) {
+	writeError(w, http.StatusConflict, "conflict", fmt.Sprintf(format, args...), "")
+}
+
+func (i *Inbox) handleAccept(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	if c.Status != StatusOffered || c.Offer == nil || c.Offer.AgentID != p.AccountID {
+		i.mu.Unlock()
+		conflict(w, "no offer of this conversation stands for you")
+		return
+	}
+	i.act(w, r, t, c, event.TopicConversations, &event.ConversationAssignedData{AgentID: p.AccountID, Queue: c.Queue})
+}
+
+func (i *Inbox) handleDecline(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	rc := t.st.Conversation(c.ID)
+	if c.Status != StatusOffered || c.Offer == nil || c.Offer.AgentID != p.AccountID || rc == nil {
+		i.mu.Unlock()
+		conflict(w, "no offer of this conversation stands for you")
+		return
+	}
+	i.act(w, r, t, c, event.TopicRouting, &event.ConversationOfferDeclinedData{AgentID: p.AccountID, Queue: c.Queue, OfferID: rc.OfferID})
+}
+
+type messageRequest struct {
+	ClientID string `json:"client_id"`
+	Text     string `json:"text"`
+}
+
+// replyNamespace derives reply ids from client ids, so a double submit
+// publishes one reply.
+var replyNamespace = uuid.MustParse("6f1d7c52-52a4-4c55-9f8e-3a4c1f0d2b17")
+
+func (i *Inbox) checkText(w http.ResponseWriter, text string) bool {
+	switch {
+	case strings.TrimSpace(text) == "":
+		writeError(w, http.StatusBadRequest, "invalid_field", "text is empty", "text")
+	case len(text) > i.cfg.MaxTextBytes:
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("text is longer than %d bytes", i.cfg.MaxTextBytes), "text")
+	case !utf8.ValidString(text):
+		writeError(w, http.StatusBadRequest, "invalid_field", "text is not valid UTF-8", "text")
+	default:
+		return true
+	}
+	return false
+}
+
+func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	var req messageRequest
+	if !i.decode(w, r, &req) {
+		return
+	}
+	if req.ClientID == "" || len(req.ClientID) > 128 || !utf8.ValidString(req.ClientID) {
+		writeError(w, http.StatusBadRequest, "invalid_field", "client_id must be 1 to 128 bytes of UTF-8", "client_id")
+		return
+	}
+	if !i.checkText(w, req.Text) {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	id := c.ID
+	eventID := uuid.NewSHA1(replyNamespace, []byte(t.id+"\x00"+id+"\x00"+p.AccountID+"\x00"+req.ClientID)).String()
+	for {
+		busy, inflight := i.inflight[eventID]
+		if !inflight {
+			break
+		}
+		i.mu.Unlock()
+		select {
+		case <-busy:
+		case <-r.Context().Done():
+			return
+		}
+		i.mu.Lock()
+	}
+	if hasMessage(c, eventID) {
+		i.mu.Unlock()
+		i.respond(w, t, id) // a double submit: the reply is already there
+		return
+	}
+	switch {
+	case c.Status != StatusAssigned:
+		i.mu.Unlock()
+		conflict(w, "the conversation is %s, not assigned", c.Status)
+		return
+	case c.AgentID != p.AccountID && !privileged(p):
+		i.mu.Unlock()
+		conflict(w, "the conversation is not assigned to you")
+		return
+	case c.Customer.Address == "":
+		i.mu.Unlock()
+		conflict(w, "no customer address is known for this conversation yet")
+		return
+	}
+	from := c.Queue
+	if from == "" {
+		from = c.Tenant
+	}
+	var inReplyTo string
+	for n := len(c.Thread) - 1; n >= 0; n-- {
+		if c.Thread[n].Direction == DirectionIn {
+			inReplyTo = c.Thread[n].MessageID
+			break
+		}
+	}
+	name := ""
+	if acc, ok := i.auth.Store().Account(t.id, p.AccountID); ok {
+		name = acc.DisplayName
+	}
+	e, err := conversationEvent(event.MessageSent, c, &event.MessageSentData{
+		MessageID: eventID, ClientMessageID: req.ClientID, AgentID: p.AccountID,
+		From: event.Address{Address: from, Name: name}, To: []event.Address{{Address: c.Customer.Address, Name: c.Customer.Name}},
+		Text: req.Text, InReplyTo: inReplyTo,
+	}, event.WithID(eventID))
+	done := make(chan struct{})
+	i.inflight[eventID] = done
+	i.mu.Unlock()
+	defer func() {
+		i.mu.Lock()
+		delete(i.inflight, eventID)
+		close(done)
+		i.mu.Unlock()
+	}()
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	if err := i.publish(r.Context(), event.TopicOutbox, event.TopicOutbox, e.ID, e); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respond(w, t, id)
+}
+
+type noteRequest struct {
+	Text string `json:"text"`
+}
+
+func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	var req noteRequest
+	if !i.decode(w, r, &req) || !i.checkText(w, req.Text) {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	id := c.ID
+	e, err := conversationEvent(event.NoteAdded, c, &event.NoteAddedData{NoteID: uuid.NewString(), AgentID: p.AccountID, Text: req.Text})
+	i.mu.Unlock()
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	if err := i.publish(r.Context(), event.TopicConversations, event.TopicConversations, e.ID, e); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respond(w, t, id)
+}
+
+type transferRequest struct {
+	ToAgent string `json:"to_agent"`
+	ToQueue string `json:"to_queue"`
+	Note    string `json:"note"`
+}
+
+func (i *Inbox) handleTransfer(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	var req transferRequest
+	if !i.decode(w, r, &req) {
+		return
+	}
+	cfg := t.st.Config()
+	switch {
+	case req.ToAgent == "" && req.ToQueue == "":
+		writeError(w, http.StatusBadRequest, "invalid_field", "to_agent or to_queue is required", "to_agent")
+		return
+	case req.ToAgent != "" && !slices.ContainsFunc(cfg.Agents, func(a routing.AgentConfig) bool { return a.ID == req.ToAgent }):
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_agent %q is not an agent of this tenant", req.ToAgent), "to_agent")
+		return
+	case req.ToQueue != "" && !slices.ContainsFunc(cfg.Queues, func(q routing.QueueConfig) bool { return q.ID == req.ToQueue }):
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_queue %q is not a queue of this tenant", req.ToQueue), "to_queue")
+		return
+	case len(req.Note) > i.cfg.MaxTextBytes || !utf8.ValidString(req.Note):
+		writeError(w, http.StatusBadRequest, "invalid_field", "note is too long or not UTF-8", "note")
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	d := &event.ConversationTransferredData{ToAgentID: req.ToAgent, ToQueue: req.ToQueue, Note: req.Note}
+	switch {
+	case c.Status == StatusAssigned && (c.AgentID == p.AccountID || privileged(p)):
+		d.FromAgentID = c.AgentID
+	case c.Status == StatusWaiting && privileged(p):
+		d.FromQueue = c.Queue
+	default:
+		i.mu.Unlock()
+		conflict(w, "the conversation is %s and not assigned to you", c.Status)
+		return
+	}
+	i.act(w, r, t, c, event.TopicConversations, d)
+}
+
+func (i *Inbox) handleResolve(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	live := c.Status == StatusWaiting || c.Status == StatusOffered || c.Status == StatusAssigned
+	if !live || !privileged(p) && (c.Status != StatusAssigned || c.AgentID != p.AccountID) {
+		i.mu.Unlock()
+		conflict(w, "the conversation is %s and not assigned to you", c.Status)
+		return
+	}
+	i.act(w, r, t, c, event.TopicConversations, &event.ConversationResolvedData{AgentID: p.AccountID})
+}
+
+// handleReopen publishes conversation.reopened and queues the
+// conversation again in its last queue, in one call: routing then offers
+// it like any waiting conversation.
+func (i *Inbox) handleReopen(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	switch {
+	case c.Status != StatusResolved && c.Status != StatusAbandoned:
+		i.mu.Unlock()
+		conflict(w, "the conversation is %s, not closed", c.Status)
+		return
+	case c.Queue == "":
+		i.mu.Unlock()
+		conflict(w, "the conversation never waited in a queue to return to")
+		return
+	}
+	id := c.ID
+	re, err := conversationEvent(event.ConversationReopened, c, &event.ConversationReopenedData{Reason: event.ReopenAgent, AgentID: p.AccountID})
+	var qe *event.Envelope
+	if err == nil {
+		qe, err = conversationEvent(event.ConversationQueued, c, &event.ConversationQueuedData{Queue: c.Queue, Skills: c.skills})
+	}
+	i.mu.Unlock()
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	if err := i.publish(r.Context(), event.TopicConversations, event.TopicRouting, qe.ID, re, qe); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respond(w, t, id)
+}
+
+// meView is the caller's own routing state.
+type meView struct {
+	AccountID string                 `json:"account_id"`
+	Role      string                 `json:"role"`
+	Agent     bool                   `json:"agent"`
+	Presence  string                 `json:"presence,omitempty"`
+	Capacity  map[string]channelLoad `json:"capacity,omitempty"`
+}
+
+type channelLoad struct {
+	Capacity int `json:"capacity"`
+	Load     int `json:"load"`
+}
+
+func (i *Inbox) me(p auth.Principal, t *tenantView) meView {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	v := meView{AccountID: p.AccountID, Role: p.Role}
+	var ac *routing.AgentConfig
+	for n, a := range t.st.Config().Agents {
+		if a.ID == p.AccountID {
+			ac = &t.st.Config().Agents[n]
+		}
+	}
+	if ac == nil {
+		return v
+	}
+	v.Agent = true
+	v.Presence = event.PresenceOffline
+	a := t.st.Agent(p.AccountID)
+	if a != nil && a.Presence != "" {
+		v.Presence = a.Presence
+	}
+	v.Capacity = map[string]channelLoad{}
+	for ch, n := range ac.Capacity {
+		l := channelLoad{Capacity: n}
+		if a != nil {
+			l.Load = a.Load(ch)
+		}
+		v.Capacity[ch] = l
+	}
+	return v
+}
+
+func (i *Inbox) handleMe(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, i.me(p, t))
+}
+
+type presenceRequest struct {
+	Presence string `json:"presence"`
+	Reason   string `json:"reason"`
+}
+
+func (i *Inbox) handlePresence(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	var req presenceRequest
+	if !i.decode(w, r, &req) {
+		return
+	}
+	switch req.Presence {
+	case event.PresenceAvailable, event.PresenceAway, event.PresenceWrapUp, event.PresenceOffline:
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("presence %q is not available, away, wrap-up or offline", req.Presence), "presence")
+		return
+	}
+	if len(req.Reason) > 256 || !utf8.ValidString(req.Reason) {
+		writeError(w, http.StatusBadRequest, "invalid_field", "reason is longer than 256 bytes or not UTF-8", "reason")
+		return
+	}
+	cur := i.me(p, t)
+	if !cur.Agent {
+		writeError(w, http.StatusForbidden, "forbidden", "you are not a routing agent of this tenant", "")
+		return
+	}
+	prev := cur.Presence
+	if prev == req.Presence {
+		prev = ""
+	}
+	e, err := event.New(event.AgentPresenceChanged, t.id, &event.AgentPresenceChangedData{
+		AgentID: p.AccountID, Presence: req.Presence, Previous: prev, Reason: req.Reason}, event.WithSource(Source))
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	if err := i.publish(r.Context(), event.TopicAgents, event.TopicRouting, e.ID, e); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, i.me(p, t))
+}

@@ -1,0 +1,272 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hotline-hub/hotline/bus"
+	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/webui/auth"
+)
+
+// Socket timings.
+const (
+	writeWait  = 10 * time.Second
+	pingPeriod = 30 * time.Second
+	pongWait   = 75 * time.Second
+)
+
+// snapshot is what decides who saw a conversation before a change.
+type snapshot struct {
+	s      Summary
+	skills []string
+}
+
+// visibleSnapshot captures c before a change; nil for a new conversation.
+// Called with i.mu held.
+func (i *Inbox) visibleSnapshot(_ *tenantView, c *Conversation) *snapshot {
+	if c == nil {
+		return nil
+	}
+	return &snapshot{s: c.summary(), skills: c.skills}
+}
+
+// canTake reports whether agentID may be routed conversations of queue on
+// channel with skills: configured with capacity on the channel and every
+// skill the queue and the conversation need.
+func canTake(t *tenantView, agentID, queue, channel string, skills []string) bool {
+	a := t.st.Agent(agentID)
+	if a == nil || a.Capacity(channel) <= 0 {
+		return false
+	}
+	need := slices.Clone(skills)
+	for _, q := range t.st.Config().Queues {
+		if q.ID == queue {
+			need = append(need, q.Skills...)
+		}
+	}
+	return a.HasSkills(need)
+}
+
+// privileged roles see every conversation of their tenant.
+func privileged(p auth.Principal) bool {
+	return p.Role == event.RoleSupervisor || p.Role == event.RoleAnalyst || p.Role == event.RoleAdmin
+}
+
+// seesSummary reports whether p's inbox shows s: supervisors, analysts and
+// admins see all; agents what is assigned or offered to them and what
+// waits in queues they can take.
+func seesSummary(t *tenantView, p auth.Principal, s Summary, skills []string) bool {
+	if privileged(p) {
+		return true
+	}
+	return mine(p, s) || s.Status == StatusWaiting && canTake(t, p.AccountID, s.Queue, s.Channel, skills)
+}
+
+// mine reports whether s is assigned or offered to p.
+func mine(p auth.Principal, s Summary) bool {
+	switch s.Status {
+	case StatusAssigned:
+		return s.AgentID == p.AccountID
+	case StatusOffered:
+		return s.Offer != nil && s.Offer.AgentID == p.AccountID
+	}
+	return false
+}
+
+func canSee(t *tenantView, p auth.Principal, c *Conversation) bool {
+	return seesSummary(t, p, c.summary(), c.skills)
+}
+
+// Outgoing frames.
+type conversationOut struct {
+	Type         string  `json:"type"` // "conversation"
+	Conversation Summary `json:"conversation"`
+}
+
+type messageOut struct {
+	Type           string `json:"type"` // "message"
+	ConversationID string `json:"conversation_id"`
+	Entry          Entry  `json:"entry"`
+}
+
+type typingOut struct {
+	Type           string `json:"type"` // "typing"
+	ConversationID string `json:"conversation_id"`
+	From           string `json:"from"`
+	Active         bool   `json:"active"`
+}
+
+// typingIn is the one frame agents send.
+type typingIn struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Active         bool   `json:"active"`
+}
+
+// changed pushes c's new summary, and entry if one was added, to every
+// socket of the tenant that saw c before the change or sees it now (so a
+// conversation leaving an inbox, resolved or taken by someone else, is
+// announced too). Called with i.mu held.
+func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry *Entry) {
+	cs := i.clients[t.id]
+	if len(cs) == 0 {
+		return
+	}
+	sum := c.summary()
+	conv, err := json.Marshal(conversationOut{Type: "conversation", Conversation: sum})
+	if err != nil {
+		return
+	}
+	var msg []byte
+	if entry != nil {
+		msg, _ = json.Marshal(messageOut{Type: "message", ConversationID: c.ID, Entry: *entry})
+	}
+	for cl := range cs {
+		now := seesSummary(t, cl.p, sum, c.skills)
+		was := before != nil && seesSummary(t, cl.p, before.s, before.skills)
+		if !now && !was {
+			continue
+		}
+		cl.enqueue(conv)
+		if msg != nil && now {
+			cl.enqueue(msg)
+		}
+	}
+}
+
+// client is one agent's socket.
+type client struct {
+	p    auth.Principal
+	send chan []byte
+	once sync.Once
+	quit chan struct{}
+}
+
+// enqueue queues a frame, disconnecting a client whose queue is full: a
+// slow browser must not hold up the fold. Called with i.mu held.
+func (c *client) enqueue(b []byte) {
+	select {
+	case <-c.quit:
+		return
+	default:
+	}
+	select {
+	case c.send <- b:
+	default:
+		c.stop()
+	}
+}
+
+func (c *client) stop() { c.once.Do(func() { close(c.quit) }) }
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// CheckOrigin nil: gorilla rejects an Origin whose host is not the
+	// request's Host, so another site cannot open a socket with the
+	// agent's cookie.
+}
+
+// handleWS upgrades an authenticated agent's request and serves the socket.
+func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	// Registered before the upgrade answers, so nothing folded after the
+	// client sees the handshake is missed.
+	cl := &client{p: p, send: make(chan []byte, i.cfg.SendQueue), quit: make(chan struct{})}
+	i.mu.Lock()
+	if i.clients[t.id] == nil {
+		i.clients[t.id] = map[*client]struct{}{}
+	}
+	i.clients[t.id][cl] = struct{}{}
+	i.mu.Unlock()
+	defer func() {
+		i.mu.Lock()
+		delete(i.clients[t.id], cl)
+		i.mu.Unlock()
+		cl.stop()
+	}()
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	defer conn.Close()
+	go i.readLoop(conn, cl, t.id)
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case <-cl.quit:
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, "closing"), time.Now().Add(time.Second))
+			return
+		case b := <-cl.send:
+			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// readLoop reads the agent's frames until the socket fails; it ends the
+// client when it does.
+func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
+	defer cl.stop()
+	conn.SetReadLimit(i.cfg.MaxFrameBytes)
+	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		var in typingIn
+		if err := json.Unmarshal(data, &in); err != nil || in.Type != "typing" || in.ConversationID == "" {
+			continue
+		}
+		i.mu.Lock()
+		t := i.tenants[tenant]
+		var c *Conversation
+		if t != nil {
+			c = t.convs[in.ConversationID]
+		}
+		allowed := c != nil && (c.Status == StatusAssigned && c.AgentID == cl.p.AccountID || privileged(cl.p) && cl.p.Role != event.RoleAnalyst)
+		i.mu.Unlock()
+		if !allowed {
+			continue
+		}
+		if err := i.publishTyping(tenant, in.ConversationID, cl.p.AccountID, in.Active); err != nil {
+			i.log.Warn("typing signal not published", "tenant", tenant, "conversation_id", in.ConversationID, "err", err)
+		}
+	}
+}
+
+// publishTyping writes an agent's typing state in the chat channel's
+// signal format.
+func (i *Inbox) publishTyping(tenant, convID, agentID string, active bool) error {
+	s := signalFrame{Type: signalTyping, Tenant: tenant, ConversationID: convID, From: "agent", AgentID: agentID,
+		Active: active, Time: time.Now().UTC()}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), i.cfg.WaitTimeout)
+	defer cancel()
+	return i.bus.Publish(ctx, i.cfg.SignalsTopic, bus.Message{Key: []byte(tenant + "/" + convID), Value: b,
+		Headers: []bus.Header{{Key: "type", Value: []byte(signalTyping)}}})
+}
