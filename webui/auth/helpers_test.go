@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/embedded"
+	"github.com/hotline-hub/hotline/webui/api"
 )
 
 // testHash is argon2id at its cheapest accepted cost, so tests stay quick.
@@ -112,13 +113,13 @@ type response struct {
 }
 
 func (r response) errCode() string {
-	var b errorBody
+	var b api.ErrorBody
 	_ = json.Unmarshal(r.body, &b)
 	return b.Error.Code
 }
 
 func (r response) errField() string {
-	var b errorBody
+	var b api.ErrorBody
 	_ = json.Unmarshal(r.body, &b)
 	return b.Error.Field
 }

@@ -3,11 +3,8 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/webui/api"
 )
 
 // Routes mounts the auth API under /api/v1 on mux:
@@ -59,13 +57,13 @@ func (a *Auth) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(CookieName)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
+			api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
 			return
 		}
 		ss, acc, secret, err := a.session(r.Context(), c.Value)
 		if err != nil {
 			if errors.Is(err, ErrUnauthenticated) {
-				writeError(w, http.StatusUnauthorized, "not_authenticated", "the session is missing, expired or ended; log in again", "")
+				api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "the session is missing, expired or ended; log in again", "")
 			} else {
 				a.serverError(w, r, err)
 			}
@@ -73,12 +71,12 @@ func (a *Auth) Authenticate(next http.Handler) http.Handler {
 		}
 		if !safeMethod(r.Method) {
 			if !sameOrigin(r) {
-				writeError(w, http.StatusForbidden, "csrf_failed", "the request comes from another origin", "")
+				api.WriteError(w, http.StatusForbidden, "csrf_failed", "the request comes from another origin", "")
 				return
 			}
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" || !hmacEqual(got, csrfToken(secret)) {
-				writeError(w, http.StatusForbidden, "csrf_failed", "missing or wrong X-CSRF-Token header; read it from GET /api/v1/auth/me", "")
+				api.WriteError(w, http.StatusForbidden, "csrf_failed", "missing or wrong X-CSRF-Token header; read it from GET /api/v1/auth/me", "")
 				return
 			}
 		}
@@ -113,36 +111,13 @@ func hmacEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// errorBody is every error's JSON shape.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Field = code, msg, field
-	writeJSON(w, status, b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (a *Auth) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrStopped) {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the service is not ready, try again", "")
+		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the service is not ready, try again", "")
 		return
 	}
 	a.log.Error("auth request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "internal error", "")
+	api.WriteError(w, http.StatusInternalServerError, "internal", "internal error", "")
 }
 
 // fieldError is a validation error naming the field at fault.
@@ -156,59 +131,14 @@ func (e *fieldError) Error() string { return e.field + " " + e.msg }
 // MaxBodyBytes, no unknown fields, nothing after it. It writes the error
 // response itself and returns false on failure.
 func (a *Auth) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json", "")
-			return false
-		}
-	} else {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type: application/json is required", "")
-		return false
-	}
-	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			err = errors.New("unexpected data after the JSON object")
-		}
-	}
-	if err == nil {
-		return true
-	}
-	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &maxErr):
-		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("the body is larger than %d bytes", a.cfg.MaxBodyBytes), "")
-	case errors.As(err, &typeErr) && typeErr.Field == "":
-		writeError(w, http.StatusBadRequest, "invalid_json",
-			fmt.Sprintf("the body must be a JSON object, not a JSON %s", typeErr.Value), "")
-	case errors.As(err, &typeErr):
-		writeError(w, http.StatusBadRequest, "invalid_field",
-			fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		writeError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name)
-	case errors.Is(err, io.EOF):
-		writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty; a JSON object is required", "")
-	case errors.As(err, &syntaxErr):
-		writeError(w, http.StatusBadRequest, "invalid_json",
-			fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err), "")
-	default:
-		writeError(w, http.StatusBadRequest, "invalid_json", "malformed JSON: "+err.Error(), "")
-	}
-	return false
+	return api.DecodeJSON(w, r, v, a.cfg.MaxBodyBytes)
 }
 
 // writeValidation answers 400 naming the first field at fault.
 func writeValidation(w http.ResponseWriter, err error) {
 	var fe *fieldError
 	if errors.As(err, &fe) {
-		writeError(w, http.StatusBadRequest, "invalid_field", fe.Error(), fe.field)
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fe.Error(), fe.field)
 		return
 	}
 	var ve *event.ValidationError
@@ -221,19 +151,19 @@ func writeValidation(w http.ResponseWriter, err error) {
 		for _, p := range ve.Problems {
 			msgs = append(msgs, strings.TrimPrefix(p.String(), "data."))
 		}
-		writeError(w, http.StatusBadRequest, "invalid_field", strings.Join(msgs, "; "), f)
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", strings.Join(msgs, "; "), f)
 		return
 	}
-	writeError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
+	api.WriteError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
 }
 
 // writeStoreError maps a publish or fold error to a response.
 func (a *Auth) writeStoreError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", strings.TrimPrefix(err.Error(), "conflict: "), "")
+		api.WriteError(w, http.StatusConflict, "conflict", strings.TrimPrefix(err.Error(), "conflict: "), "")
 	case errors.Is(err, ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "not found", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "not found", "")
 	case errors.Is(err, event.ErrInvalid):
 		writeValidation(w, err)
 	default:
@@ -265,7 +195,7 @@ type sessionView struct {
 
 func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "csrf_failed", "the request comes from another origin", "")
+		api.WriteError(w, http.StatusForbidden, "csrf_failed", "the request comes from another origin", "")
 		return
 	}
 	var req loginRequest
@@ -274,26 +204,26 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case req.Login == "":
-		writeError(w, http.StatusBadRequest, "invalid_field", "login is empty", "login")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "login is empty", "login")
 		return
 	case req.Password == "":
-		writeError(w, http.StatusBadRequest, "invalid_field", "password is empty", "password")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "password is empty", "password")
 		return
 	case req.Tenant != "" && !event.ValidTenant(req.Tenant):
-		writeError(w, http.StatusBadRequest, "invalid_field", "tenant is not a tenant id", "tenant")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "tenant is not a tenant id", "tenant")
 		return
 	}
 	res, err := a.Login(r.Context(), clientIP(r), req.Tenant, req.Login, req.Password, r.UserAgent())
 	switch {
 	case errors.Is(err, ErrRateLimited):
 		w.Header().Set("Retry-After", "60")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", ErrRateLimited.Error(), "")
+		api.WriteError(w, http.StatusTooManyRequests, "rate_limited", ErrRateLimited.Error(), "")
 		return
 	case errors.Is(err, ErrInvalidCredentials):
-		writeError(w, http.StatusUnauthorized, "invalid_credentials", ErrInvalidCredentials.Error(), "")
+		api.WriteError(w, http.StatusUnauthorized, "invalid_credentials", ErrInvalidCredentials.Error(), "")
 		return
 	case errors.Is(err, ErrLocked):
-		writeError(w, http.StatusLocked, "account_locked", "the account is locked after too many failed logins; try again later or ask an admin", "")
+		api.WriteError(w, http.StatusLocked, "account_locked", "the account is locked after too many failed logins; try again later or ask an admin", "")
 		return
 	case err != nil:
 		a.serverError(w, r, err)
@@ -308,7 +238,7 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if t, ok := a.store.Tenant(res.Account.Tenant); ok {
 		view.Tenant = &t
 	}
-	writeJSON(w, http.StatusOK, view)
+	api.WriteJSON(w, http.StatusOK, view)
 }
 
 func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
@@ -330,7 +260,7 @@ func (a *Auth) handleMe(w http.ResponseWriter, r *http.Request) {
 	si, _ := r.Context().Value(sessionKey{}).(sessionInfo)
 	acc, ok := a.store.Account(p.Tenant, p.AccountID)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
+		api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
 		return
 	}
 	view := sessionView{Account: acc, CSRFToken: csrfToken(si.secret)}
@@ -340,7 +270,7 @@ func (a *Auth) handleMe(w http.ResponseWriter, r *http.Request) {
 	if ss, ok := a.store.session(si.hash, a.now(), a.cfg.SessionIdle); ok {
 		view.ExpiresAt = ss.ExpiresAt
 	}
-	writeJSON(w, http.StatusOK, view)
+	api.WriteJSON(w, http.StatusOK, view)
 }
 
 type passwordRequest struct {
@@ -357,11 +287,11 @@ func (a *Auth) handlePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	acc, _ := a.store.Account(p.Tenant, p.AccountID)
 	if req.CurrentPassword == "" {
-		writeError(w, http.StatusBadRequest, "invalid_field", "current_password is empty", "current_password")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "current_password is empty", "current_password")
 		return
 	}
 	if err := CheckPasswordPolicy(req.NewPassword, acc.Login); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_field", "new_password: "+err.Error(), "new_password")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "new_password: "+err.Error(), "new_password")
 		return
 	}
 	hash := a.store.passwordHash(p.Tenant, p.AccountID)
@@ -375,7 +305,7 @@ func (a *Auth) handlePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		a.failed(r.Context(), acc, a.now())
-		writeError(w, http.StatusForbidden, "invalid_credentials", "current_password does not match", "current_password")
+		api.WriteError(w, http.StatusForbidden, "invalid_credentials", "current_password does not match", "current_password")
 		return
 	}
 	newHash, err := a.hash(r.Context(), req.NewPassword)
@@ -393,7 +323,7 @@ func (a *Auth) handlePassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Auth) handleListTenants(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"tenants": a.store.Tenants()})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"tenants": a.store.Tenants()})
 }
 
 type tenantRequest struct {
@@ -410,7 +340,7 @@ func (a *Auth) handleCreateTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !event.ValidTenant(req.ID) {
-		writeError(w, http.StatusBadRequest, "invalid_field",
+		api.WriteError(w, http.StatusBadRequest, "invalid_field",
 			"id must be 1 to 63 lowercase letters, digits and hyphens, not starting with a hyphen", "id")
 		return
 	}
@@ -430,7 +360,7 @@ func (a *Auth) handleCreateTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, exists := a.store.Tenant(req.ID); exists {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("tenant %q exists", req.ID), "id")
+		api.WriteError(w, http.StatusConflict, "conflict", fmt.Sprintf("tenant %q exists", req.ID), "id")
 		return
 	}
 	if err := a.store.publish(r.Context(), req.ID, d); err != nil {
@@ -438,7 +368,7 @@ func (a *Auth) handleCreateTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, _ := a.store.Tenant(req.ID)
-	writeJSON(w, http.StatusCreated, t)
+	api.WriteJSON(w, http.StatusCreated, t)
 }
 
 // tenantFor resolves the {tenant} path value for p: the tenant if p may
@@ -446,12 +376,12 @@ func (a *Auth) handleCreateTenant(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) tenantFor(w http.ResponseWriter, r *http.Request, p Principal) (Tenant, bool) {
 	id := r.PathValue("tenant")
 	if !SameTenant(p, id) && !p.Operator {
-		writeError(w, http.StatusNotFound, "not_found", "no such tenant", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such tenant", "")
 		return Tenant{}, false
 	}
 	if err := a.store.Sync(r.Context(), id); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusNotFound, "not_found", "no such tenant", "")
+			api.WriteError(w, http.StatusNotFound, "not_found", "no such tenant", "")
 		} else {
 			a.serverError(w, r, err)
 		}
@@ -459,14 +389,14 @@ func (a *Auth) tenantFor(w http.ResponseWriter, r *http.Request, p Principal) (T
 	}
 	t, ok := a.store.Tenant(id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no such tenant", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such tenant", "")
 		return Tenant{}, false
 	}
 	return t, true
 }
 
 func forbidden(w http.ResponseWriter) {
-	writeError(w, http.StatusForbidden, "forbidden", "your role may not do this", "")
+	api.WriteError(w, http.StatusForbidden, "forbidden", "your role may not do this", "")
 }
 
 func (a *Auth) handleGetTenant(w http.ResponseWriter, r *http.Request) {
@@ -475,7 +405,7 @@ func (a *Auth) handleGetTenant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	api.WriteJSON(w, http.StatusOK, t)
 }
 
 func (a *Auth) handlePatchTenant(w http.ResponseWriter, r *http.Request) {
@@ -493,7 +423,7 @@ func (a *Auth) handlePatchTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ID != "" && req.ID != t.ID {
-		writeError(w, http.StatusBadRequest, "invalid_field", "id cannot be changed", "id")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "id cannot be changed", "id")
 		return
 	}
 	d := &event.TenantUpdatedData{Name: t.Name, Language: t.Language, TimeZone: t.TimeZone, ByAccountID: p.AccountID}
@@ -515,7 +445,7 @@ func (a *Auth) handlePatchTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, _ = a.store.Tenant(t.ID)
-	writeJSON(w, http.StatusOK, t)
+	api.WriteJSON(w, http.StatusOK, t)
 }
 
 func (a *Auth) handleListAccounts(w http.ResponseWriter, r *http.Request) {
@@ -528,7 +458,7 @@ func (a *Auth) handleListAccounts(w http.ResponseWriter, r *http.Request) {
 		forbidden(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": a.store.Accounts(t.ID)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"accounts": a.store.Accounts(t.ID)})
 }
 
 type accountRequest struct {
@@ -566,11 +496,11 @@ func (a *Auth) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Disabled != nil || req.Unlocked != nil {
-		writeError(w, http.StatusBadRequest, "invalid_field", "a new account cannot be disabled or unlocked", "disabled")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "a new account cannot be disabled or unlocked", "disabled")
 		return
 	}
 	if deref(req.Operator) && !p.Operator {
-		writeError(w, http.StatusForbidden, "forbidden", "only hub operators may make operators", "operator")
+		api.WriteError(w, http.StatusForbidden, "forbidden", "only hub operators may make operators", "operator")
 		return
 	}
 	d := &event.AccountCreatedData{AccountID: uuid.NewString(), Login: strings.TrimSpace(deref(req.Login)),
@@ -583,15 +513,15 @@ func (a *Auth) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Password == nil {
-		writeError(w, http.StatusBadRequest, "invalid_field", "password is empty", "password")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "password is empty", "password")
 		return
 	}
 	if err := CheckPasswordPolicy(*req.Password, d.Login); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_field", "password: "+err.Error(), "password")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "password: "+err.Error(), "password")
 		return
 	}
 	if _, taken := a.store.AccountByLogin(t.ID, d.Login); taken {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("login %q is taken", d.Login), "login")
+		api.WriteError(w, http.StatusConflict, "conflict", fmt.Sprintf("login %q is taken", d.Login), "login")
 		return
 	}
 	hash, err := a.hash(r.Context(), *req.Password)
@@ -606,7 +536,7 @@ func (a *Auth) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc, _ := a.store.Account(t.ID, d.AccountID)
-	writeJSON(w, http.StatusCreated, acc)
+	api.WriteJSON(w, http.StatusCreated, acc)
 }
 
 // accountFor resolves {tenant} and {id} for p; see tenantFor.
@@ -617,7 +547,7 @@ func (a *Auth) accountFor(w http.ResponseWriter, r *http.Request, p Principal) (
 	}
 	acc, ok := a.store.Account(t.ID, r.PathValue("id"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no such account", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such account", "")
 		return Account{}, false
 	}
 	return acc, true
@@ -634,7 +564,7 @@ func (a *Auth) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, acc)
+	api.WriteJSON(w, http.StatusOK, acc)
 }
 
 func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
@@ -649,7 +579,7 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if acc.Operator && !p.Operator {
 		// A tenant admin resetting an operator's password would become one.
-		writeError(w, http.StatusForbidden, "forbidden", "only hub operators may change an operator's account", "")
+		api.WriteError(w, http.StatusForbidden, "forbidden", "only hub operators may change an operator's account", "")
 		return
 	}
 	var req accountRequest
@@ -668,14 +598,14 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Role != nil {
 		if self && *req.Role != acc.Role {
-			writeError(w, http.StatusBadRequest, "invalid_field", "you cannot change your own role", "role")
+			api.WriteError(w, http.StatusBadRequest, "invalid_field", "you cannot change your own role", "role")
 			return
 		}
 		upd.Role = *req.Role
 	}
 	if req.Operator != nil && *req.Operator != acc.Operator {
 		if !p.Operator || self {
-			writeError(w, http.StatusForbidden, "forbidden", "only another hub operator may change the operator flag", "operator")
+			api.WriteError(w, http.StatusForbidden, "forbidden", "only another hub operator may change the operator flag", "operator")
 			return
 		}
 		upd.Operator = *req.Operator
@@ -686,14 +616,14 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if other, taken := a.store.AccountByLogin(acc.Tenant, upd.Login); taken && other.ID != acc.ID {
-			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("login %q is taken", upd.Login), "login")
+			api.WriteError(w, http.StatusConflict, "conflict", fmt.Sprintf("login %q is taken", upd.Login), "login")
 			return
 		}
 		facts = append(facts, upd)
 	}
 	if req.Password != nil {
 		if err := CheckPasswordPolicy(*req.Password, upd.Login); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_field", "password: "+err.Error(), "password")
+			api.WriteError(w, http.StatusBadRequest, "invalid_field", "password: "+err.Error(), "password")
 			return
 		}
 		hash, err := a.hash(r.Context(), *req.Password)
@@ -705,7 +635,7 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Unlocked != nil {
 		if !*req.Unlocked {
-			writeError(w, http.StatusBadRequest, "invalid_field", "unlocked only accepts true", "unlocked")
+			api.WriteError(w, http.StatusBadRequest, "invalid_field", "unlocked only accepts true", "unlocked")
 			return
 		}
 		facts = append(facts, &event.AccountUnlockedData{AccountID: acc.ID, ByAccountID: p.AccountID})
@@ -714,10 +644,10 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	if req.Disabled != nil {
 		switch {
 		case !*req.Disabled && acc.Disabled:
-			writeError(w, http.StatusBadRequest, "invalid_field", "a disabled account cannot be enabled again; create a new one", "disabled")
+			api.WriteError(w, http.StatusBadRequest, "invalid_field", "a disabled account cannot be enabled again; create a new one", "disabled")
 			return
 		case *req.Disabled && self:
-			writeError(w, http.StatusBadRequest, "invalid_field", "you cannot disable your own account", "disabled")
+			api.WriteError(w, http.StatusBadRequest, "invalid_field", "you cannot disable your own account", "disabled")
 			return
 		case *req.Disabled && !acc.Disabled:
 			facts = append(facts, &event.AccountDisabledData{AccountID: acc.ID, ByAccountID: p.AccountID})
@@ -730,5 +660,5 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	acc, _ = a.store.Account(acc.Tenant, acc.ID)
-	writeJSON(w, http.StatusOK, acc)
+	api.WriteJSON(w, http.StatusOK, acc)
 }

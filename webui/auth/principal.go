@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"slices"
+
+	"github.com/hotline-hub/hotline/webui/api"
 )
 
 // Operator, given to Require, admits hub operators whatever their role.
@@ -67,11 +69,11 @@ func Require(roles ...string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := PrincipalFrom(r.Context())
 			if !ok {
-				writeError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
+				api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
 				return
 			}
 			if !slices.Contains(roles, p.Role) && !(p.Operator && slices.Contains(roles, Operator)) {
-				writeError(w, http.StatusForbidden, "forbidden", "your role may not do this", "")
+				api.WriteError(w, http.StatusForbidden, "forbidden", "your role may not do this", "")
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/embedded"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 )
 
@@ -76,7 +77,7 @@ func (r response) detail(t *testing.T) Detail {
 }
 
 func (r response) code() string {
-	var b errorBody
+	var b api.ErrorBody
 	_ = json.Unmarshal(r.body, &b)
 	return b.Error.Code
 }

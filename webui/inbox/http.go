@@ -2,11 +2,8 @@ package inbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 )
 
@@ -57,78 +55,25 @@ func (i *Inbox) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+base+"ws", h(read, i.handleWS))
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Field = code, msg, field
-	writeJSON(w, status, b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // writeFailure maps a publish or fold error to a response.
 func (i *Inbox) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, routing.ErrVoid):
-		writeError(w, http.StatusConflict, "conflict", "routing did not accept it: "+err.Error(), "")
+		api.WriteError(w, http.StatusConflict, "conflict", "routing did not accept it: "+err.Error(), "")
 	case errors.Is(err, ErrNotReady), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is not ready, try again", "")
+		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is not ready, try again", "")
 	case errors.Is(err, event.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
 	default:
 		i.log.Error("inbox request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error", "")
+		api.WriteError(w, http.StatusInternalServerError, "internal", "internal error", "")
 	}
 }
 
 // decode reads one JSON object into v: application/json, at most
 // MaxBodyBytes, no unknown fields, nothing after it.
 func (i *Inbox) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type: application/json is required", "")
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, i.cfg.MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			err = errors.New("unexpected data after the JSON object")
-		}
-	}
-	if err == nil {
-		return true
-	}
-	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &maxErr):
-		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", i.cfg.MaxBodyBytes), "")
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		writeError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name)
-	case errors.Is(err, io.EOF):
-		writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty; a JSON object is required", "")
-	default:
-		writeError(w, http.StatusBadRequest, "invalid_json", "malformed JSON: "+err.Error(), "")
-	}
-	return false
+	return api.DecodeJSON(w, r, v, i.cfg.MaxBodyBytes)
 }
 
 // tenantFor checks the caller belongs to {tenant} (404 otherwise, as if
@@ -136,12 +81,12 @@ func (i *Inbox) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func (i *Inbox) tenantFor(w http.ResponseWriter, r *http.Request) (auth.Principal, *tenantView, bool) {
 	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
+		api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
 		return p, nil, false
 	}
 	tenant := r.PathValue("tenant")
 	if !auth.SameTenant(p, tenant) {
-		writeError(w, http.StatusNotFound, "not_found", "not found", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "not found", "")
 		return p, nil, false
 	}
 	i.mu.Lock()
@@ -149,11 +94,11 @@ func (i *Inbox) tenantFor(w http.ResponseWriter, r *http.Request) (auth.Principa
 	ready := t != nil && t.configured && t.synced
 	i.mu.Unlock()
 	if t == nil || !t.configured {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no routing configuration, so no inbox", tenant), "")
+		api.WriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no routing configuration, so no inbox", tenant), "")
 		return p, nil, false
 	}
 	if !ready {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is catching up with the log, try again", "")
+		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is catching up with the log, try again", "")
 		return p, nil, false
 	}
 	return p, t, true
@@ -172,12 +117,12 @@ func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.P
 	c := t.convs[r.PathValue("id")]
 	if c == nil {
 		i.mu.Unlock()
-		writeError(w, http.StatusNotFound, "not_found", "no such conversation", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
 		return nil, false
 	}
 	if !mayRead(p, c) {
 		i.mu.Unlock()
-		writeError(w, http.StatusForbidden, "forbidden", "this conversation is not yours", "")
+		api.WriteError(w, http.StatusForbidden, "forbidden", "this conversation is not yours", "")
 		return nil, false
 	}
 	return c, true
@@ -195,13 +140,13 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 	status := r.URL.Query().Get("status")
 	switch {
 	case view != "mine" && view != "queues" && view != "all":
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("view %q is not mine, queues or all", view), "view")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("view %q is not mine, queues or all", view), "view")
 		return
 	case status != "" && !slices.Contains([]string{StatusWaiting, StatusOffered, StatusAssigned, StatusResolved, StatusAbandoned}, status):
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("status %q is not waiting, offered, assigned, resolved or abandoned", status), "status")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("status %q is not waiting, offered, assigned, resolved or abandoned", status), "status")
 		return
 	case view == "all" && !privileged(p):
-		writeError(w, http.StatusForbidden, "forbidden", "view=all is for supervisors, analysts and admins", "")
+		api.WriteError(w, http.StatusForbidden, "forbidden", "view=all is for supervisors, analysts and admins", "")
 		return
 	}
 	i.mu.Lock()
@@ -230,7 +175,7 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"conversations": out})
 }
 
 func (i *Inbox) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +189,7 @@ func (i *Inbox) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 	d := c.detail()
 	i.mu.Unlock()
-	writeJSON(w, http.StatusOK, d)
+	api.WriteJSON(w, http.StatusOK, d)
 }
 
 // respond answers with the conversation as the view now has it.
@@ -257,10 +202,10 @@ func (i *Inbox) respond(w http.ResponseWriter, t *tenantView, id string) {
 	}
 	i.mu.Unlock()
 	if c == nil {
-		writeError(w, http.StatusNotFound, "not_found", "no such conversation", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	api.WriteJSON(w, http.StatusOK, d)
 }
 
 // publish writes evs to topic in one call and waits until the view has
@@ -316,7 +261,7 @@ func (i *Inbox) act(w http.ResponseWriter, r *http.Request, t *tenantView, c *Co
 }
 
 func conflict(w http.ResponseWriter, format string, args ...any) {
-	writeError(w, http.StatusConflict, "conflict", fmt.Sprintf(format, args...), "")
+	api.WriteError(w, http.StatusConflict, "conflict", fmt.Sprintf(format, args...), "")
 }
 
 func (i *Inbox) handleAccept(w http.ResponseWriter, r *http.Request) {
@@ -366,11 +311,11 @@ var replyNamespace = uuid.MustParse("6f1d7c52-52a4-4c55-9f8e-3a4c1f0d2b17")
 func (i *Inbox) checkText(w http.ResponseWriter, text string) bool {
 	switch {
 	case strings.TrimSpace(text) == "":
-		writeError(w, http.StatusBadRequest, "invalid_field", "text is empty", "text")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "text is empty", "text")
 	case len(text) > i.cfg.MaxTextBytes:
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("text is longer than %d bytes", i.cfg.MaxTextBytes), "text")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("text is longer than %d bytes", i.cfg.MaxTextBytes), "text")
 	case !utf8.ValidString(text):
-		writeError(w, http.StatusBadRequest, "invalid_field", "text is not valid UTF-8", "text")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "text is not valid UTF-8", "text")
 	default:
 		return true
 	}
@@ -387,7 +332,7 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ClientID == "" || len(req.ClientID) > 128 || !utf8.ValidString(req.ClientID) {
-		writeError(w, http.StatusBadRequest, "invalid_field", "client_id must be 1 to 128 bytes of UTF-8", "client_id")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "client_id must be 1 to 128 bytes of UTF-8", "client_id")
 		return
 	}
 	if !i.checkText(w, req.Text) {
@@ -520,16 +465,16 @@ func (i *Inbox) handleTransfer(w http.ResponseWriter, r *http.Request) {
 	cfg := t.st.Config()
 	switch {
 	case req.ToAgent == "" && req.ToQueue == "":
-		writeError(w, http.StatusBadRequest, "invalid_field", "to_agent or to_queue is required", "to_agent")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "to_agent or to_queue is required", "to_agent")
 		return
 	case req.ToAgent != "" && !slices.ContainsFunc(cfg.Agents, func(a routing.AgentConfig) bool { return a.ID == req.ToAgent }):
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_agent %q is not an agent of this tenant", req.ToAgent), "to_agent")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_agent %q is not an agent of this tenant", req.ToAgent), "to_agent")
 		return
 	case req.ToQueue != "" && !slices.ContainsFunc(cfg.Queues, func(q routing.QueueConfig) bool { return q.ID == req.ToQueue }):
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_queue %q is not a queue of this tenant", req.ToQueue), "to_queue")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("to_queue %q is not a queue of this tenant", req.ToQueue), "to_queue")
 		return
 	case len(req.Note) > i.cfg.MaxTextBytes || !utf8.ValidString(req.Note):
-		writeError(w, http.StatusBadRequest, "invalid_field", "note is too long or not UTF-8", "note")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "note is too long or not UTF-8", "note")
 		return
 	}
 	c, ok := i.conversationFor(w, r, p, t)
@@ -657,7 +602,7 @@ func (i *Inbox) handleMe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, i.me(p, t))
+	api.WriteJSON(w, http.StatusOK, i.me(p, t))
 }
 
 type presenceRequest struct {
@@ -677,16 +622,16 @@ func (i *Inbox) handlePresence(w http.ResponseWriter, r *http.Request) {
 	switch req.Presence {
 	case event.PresenceAvailable, event.PresenceAway, event.PresenceWrapUp, event.PresenceOffline:
 	default:
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("presence %q is not available, away, wrap-up or offline", req.Presence), "presence")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("presence %q is not available, away, wrap-up or offline", req.Presence), "presence")
 		return
 	}
 	if len(req.Reason) > 256 || !utf8.ValidString(req.Reason) {
-		writeError(w, http.StatusBadRequest, "invalid_field", "reason is longer than 256 bytes or not UTF-8", "reason")
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "reason is longer than 256 bytes or not UTF-8", "reason")
 		return
 	}
 	cur := i.me(p, t)
 	if !cur.Agent {
-		writeError(w, http.StatusForbidden, "forbidden", "you are not a routing agent of this tenant", "")
+		api.WriteError(w, http.StatusForbidden, "forbidden", "you are not a routing agent of this tenant", "")
 		return
 	}
 	prev := cur.Presence
@@ -703,5 +648,5 @@ func (i *Inbox) handlePresence(w http.ResponseWriter, r *http.Request) {
 		i.writeFailure(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, i.me(p, t))
+	api.WriteJSON(w, http.StatusOK, i.me(p, t))
 }
