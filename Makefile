@@ -4,7 +4,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all test deps vet unit run build bench-bus fmt-check clean
+.PHONY: all test deps vet unit run build bench-bus fmt-check clean ui
 
 all: build
 
@@ -32,6 +32,11 @@ run:
 ## build: build ./hotline with the version stamped in
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o hotline ./cmd/hotline
+
+## ui: rebuild the web app into webui/ui/dist (commit the result; go build
+## embeds it, so building Hotline needs no Node)
+ui:
+	cd webui/ui/web && npm ci && npm run build
 
 ## bench-bus: the bus load command on a fresh embedded bus
 bench-bus: build

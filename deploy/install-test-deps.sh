@@ -8,8 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use directly. Later issues add sipp, chromium, ...
-APT_PACKAGES=()
+# Debian packages the tests use directly. Later issues add sipp, ...
+# chromium runs the web UI's browser tests (webui/e2e), driven by
+# playwright-core on Node.js, which must be 20 or newer.
+APT_PACKAGES=(chromium)
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -46,3 +50,17 @@ for peer in deploy/testpeers/*/install.sh; do
 	echo "install-test-deps: $peer"
 	bash "$peer"
 done
+
+# The browser tests' Node packages (playwright-core, no browser download),
+# installed again only when the lock file is newer than the install. The UI
+# build (webui/ui/web) is not needed: its output is committed.
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+	echo "install-test-deps: webui/e2e needs Node.js 20 or newer, found $(node --version)" >&2
+	exit 1
+fi
+if [ ! -e webui/e2e/node_modules/playwright-core/package.json ] ||
+	[ webui/e2e/package-lock.json -nt webui/e2e/node_modules/.package-lock.json ]; then
+	echo "install-test-deps: npm ci in webui/e2e"
+	(cd webui/e2e && npm ci --no-audit --no-fund)
+fi

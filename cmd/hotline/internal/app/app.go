@@ -28,6 +28,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/ui"
 )
 
 // App is one running Hotline process.
@@ -133,11 +134,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	a.auth.Routes(mux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = fmt.Fprintln(w, "Hotline is running; the inbox arrives with the web UI.")
-		_, _ = fmt.Fprintln(w, "Operational endpoints: /healthz /readyz /metrics")
-	})
+	// The web app: everything that is not an API, the chat gateway or an
+	// operational endpoint.
+	mux.Handle("/", ui.Handler())
 	return mux
 }
 

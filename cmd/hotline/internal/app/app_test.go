@@ -109,11 +109,25 @@ func TestServeEndpointsShutdownAndRestart(t *testing.T) {
 	if code, body := get(t, base+"/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
-	if code, body := get(t, base+"/"); code != http.StatusOK || !strings.Contains(body, "Hotline is running") {
-		t.Errorf("/ = %d %q", code, body)
+	// The web app is served at / with its client-side routes, beside the
+	// API; missing files and unknown API paths are 404s, not the app.
+	for _, path := range []string{"/", "/inbox"} {
+		if code, body := get(t, base+path); code != http.StatusOK || !strings.Contains(body, `<div id="app">`) {
+			t.Errorf("%s = %d %q, want the web app", path, code, body)
+		}
 	}
-	if code, _ := get(t, base+"/nope"); code != http.StatusNotFound {
-		t.Errorf("/nope = %d, want 404", code)
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Errorf("/ Content-Security-Policy = %q", csp)
+	}
+	for _, path := range []string{"/nope.js", "/api/v1/nope"} {
+		if code, _ := get(t, base+path); code != http.StatusNotFound {
+			t.Errorf("%s = %d, want 404", path, code)
+		}
 	}
 
 	// Publish through the process's bus, and consume in a group.

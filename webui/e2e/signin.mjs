@@ -1,0 +1,177 @@
+// The sign-in journey in a real browser (Debian's chromium, driven by
+// playwright-core). Run by e2e_test.go, which starts Hotline and passes:
+//   HOTLINE_URL        the UI's base URL
+//   HOTLINE_LOGIN      the first-start admin's login
+//   HOTLINE_PASSWORD   its password
+//   CHROMIUM_PATH      the browser binary
+//   USER_DATA_DIR      a fresh, empty profile directory
+//   ARTIFACTS_DIR      optional: where to write screenshots of the main
+//                      screens, and of the page on failure
+// It prints one line per step and exits non-zero with the reason on failure.
+import { chromium } from "playwright-core";
+import { join } from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env("HOTLINE_URL");
+const loginName = env("HOTLINE_LOGIN");
+const password = env("HOTLINE_PASSWORD");
+const newPassword = "e2e-" + password + "-changed";
+const timeout = 20_000;
+
+const context = await chromium.launchPersistentContext(env("USER_DATA_DIR"), {
+  executablePath: env("CHROMIUM_PATH"),
+  headless: true,
+  locale: "en-US",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+  ],
+});
+context.setDefaultTimeout(timeout);
+const page = context.pages()[0] ?? (await context.newPage());
+
+// Anything the page logs as an error (a CSP violation, an exception, a
+// failed script) fails the test, except the 401 the app expects from
+// GET /api/v1/auth/me and failed logins, which the console reports as
+// failed resource loads.
+const problems = [];
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+page.on("console", (m) => {
+  if (m.type() !== "error") return;
+  const text = m.text();
+  if (/Failed to load resource: the server responded with a status of (401|403)/.test(text)) return;
+  problems.push(`console error: ${text}`);
+});
+
+let stepName = "start";
+const step = (name) => {
+  stepName = name;
+  console.log(`step: ${name}`);
+};
+
+/** Waits until selector's text is exactly want. */
+async function expectText(selector, want) {
+  const loc = page.locator(selector).first();
+  try {
+    await page.waitForFunction(
+      ([sel, w]) => document.querySelector(sel)?.textContent?.trim() === w,
+      [selector, want],
+      { timeout },
+    );
+  } catch {
+    const have = (await loc.count()) ? await loc.textContent() : "(absent)";
+    throw new Error(`${selector}: want ${JSON.stringify(want)}, have ${JSON.stringify(have)}`);
+  }
+}
+
+/** Saves a screenshot when ARTIFACTS_DIR is set, for a human to look at. */
+async function shot(name) {
+  const dir = process.env.ARTIFACTS_DIR;
+  if (dir) await page.screenshot({ path: join(dir, name + ".png"), fullPage: true });
+}
+
+async function signIn(pw) {
+  await page.fill('input[name="login"]', loginName);
+  await page.fill('input[name="password"]', pw);
+  await page.click('form button[type="submit"]');
+}
+
+try {
+  step("open the sign-in page");
+  await page.goto(base + "/");
+  await expectText("h1", "Sign in to Hotline");
+  await shot("1-signin");
+
+  step("a wrong password shows the error in the chosen language");
+  await page.selectOption('select[name="lang"]', "fr");
+  await expectText("h1", "Connexion à Hotline");
+  await signIn("not-the-password");
+  await expectText('[data-testid="signin-error"]', "Identifiant ou mot de passe incorrect.");
+  await page.selectOption('select[name="lang"]', "en");
+  await expectText('[data-testid="signin-error"]', "Wrong login or password.");
+  await shot("2-signin-error");
+
+  step("sign in as the admin");
+  await signIn(password);
+  await expectText('[data-testid="display-name"]', "Administrator");
+  await expectText('[data-testid="role"]', "Administrator · Hub operator");
+  await expectText('[data-testid="signout"]', "Sign out");
+  await expectText('[data-testid="empty-main"]',
+    "The inbox views will appear here once this version of Hotline ships the inbox API.");
+  await shot("3-shell");
+
+  step("change the password");
+  await page.click("text=Change password");
+  await page.fill('input[name="current_password"]', "not-the-password");
+  await page.fill('input[name="new_password"]', newPassword);
+  await page.fill('input[name="confirm_password"]', newPassword);
+  await page.click('dialog button[type="submit"]');
+  await expectText('dialog [role="alert"]', "The current password is wrong.");
+  await shot("4-password-dialog");
+  await page.fill('input[name="current_password"]', password);
+  await page.click('dialog button[type="submit"]');
+  await expectText('dialog [role="status"]', "Your password has been changed; your other sessions have been signed out.");
+  await page.click('dialog button.secondary');
+  await page.locator("dialog").waitFor({ state: "detached" });
+
+  step("switch to Russian");
+  await page.selectOption('select[name="lang"]', "ru");
+  await expectText('[data-testid="signout"]', "Выйти");
+  await expectText('[data-testid="role"]', "Администратор · Оператор платформы");
+  if ((await page.getAttribute("html", "lang")) !== "ru") throw new Error("html lang is not ru");
+  await shot("5-shell-ru");
+
+  step("reload: still signed in, still in Russian");
+  await page.reload();
+  await expectText('[data-testid="display-name"]', "Administrator");
+  await expectText('[data-testid="signout"]', "Выйти");
+
+  step("sign out");
+  await page.click('[data-testid="signout"]');
+  await expectText("h1", "Вход в Hotline");
+  await expectText('[data-testid="signin-notice"]', "Вы вышли из системы.");
+
+  step("reload: still signed out");
+  await page.reload();
+  await expectText("h1", "Вход в Hotline");
+
+  step("the old password no longer works, the new one does");
+  await signIn(password);
+  await expectText('[data-testid="signin-error"]', "Неверный логин или пароль.");
+  await signIn(newPassword);
+  await expectText('[data-testid="display-name"]', "Administrator");
+
+  step("a session that ended elsewhere returns to the sign-in page");
+  await context.clearCookies();
+  await page.click("text=Сменить пароль");
+  await page.fill('input[name="current_password"]', newPassword);
+  await page.fill('input[name="new_password"]', newPassword + "-again");
+  await page.fill('input[name="confirm_password"]', newPassword + "-again");
+  await page.click('dialog button[type="submit"]');
+  await expectText('[data-testid="signin-notice"]', "Ваш сеанс завершён. Войдите снова.");
+
+  if (problems.length) throw new Error(problems.join("\n"));
+  console.log("ok: sign-in journey passed");
+} catch (e) {
+  console.error(`FAIL at step "${stepName}": ${e instanceof Error ? e.message : e}`);
+  if (problems.length) console.error(problems.join("\n"));
+  const dir = process.env.ARTIFACTS_DIR;
+  if (dir) {
+    const shot = join(dir, "signin-failure.png");
+    await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+    console.error(`screenshot: ${shot}`);
+  }
+  process.exitCode = 1;
+} finally {
+  await context.close();
+}
