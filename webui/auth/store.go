@@ -403,10 +403,17 @@ func (s *Store) Sync(ctx context.Context, tenant string) error {
 	if first {
 		if err := s.bus.Publish(ctx, event.TopicAccounts, msg); err != nil {
 			s.mu.Lock()
+			defer s.mu.Unlock()
+			if st.marker == "" {
+				// A Publish that failed may still have stored the marker
+				// (the bus promises nothing either way), and the fold has
+				// read it back already: the store is caught up.
+				return st.err
+			}
 			delete(s.syncs, tenant)
+			st.marker = "" // a late read-back must not close done again
 			st.err = fmt.Errorf("auth: publish sync marker: %w", err)
 			close(st.done)
-			s.mu.Unlock()
 			return st.err
 		}
 	}

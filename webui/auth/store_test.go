@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
 )
 
@@ -80,3 +81,47 @@ func TestStoreVerdicts(t *testing.T) {
 // store waits until that store has folded everything before it in the
 // tenant's partition.
 var eventMarker = event.AccountsReaderStartedData{ReaderID: "test"}
+
+// storedButFailed stores a sync marker and then reports the Publish as
+// failed, once the store has already read the marker back: the bus
+// contract allows a failed Publish to have stored its messages.
+type storedButFailed struct {
+	bus.Bus
+	store func() *Store
+}
+
+func (b *storedButFailed) Publish(ctx context.Context, topic string, msgs ...bus.Message) error {
+	if err := b.Bus.Publish(ctx, topic, msgs...); err != nil {
+		return err
+	}
+	typ, _ := msgs[0].Header(event.HeaderType)
+	if string(typ) != event.AccountsReaderStarted {
+		return nil
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		s := b.store()
+		s.mu.Lock()
+		read := true
+		for _, st := range s.syncs {
+			read = read && st.marker == ""
+		}
+		s.mu.Unlock()
+		if read || time.Now().After(deadline) {
+			return errors.New("connection reset after the write")
+		}
+	}
+}
+
+func TestSyncMarkerStoredDespitePublishError(t *testing.T) {
+	fb := &storedButFailed{Bus: openBus(t)}
+	e := startAuth(t, fb, newFakeClock(), Config{})
+	fb.store = e.a.Store
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.a.Store().Sync(ctx, "demo"); err != nil {
+		t.Fatalf("Sync after a marker that was stored though Publish failed = %v, want nil (caught up)", err)
+	}
+	if err := e.a.Store().Sync(ctx, "demo"); err != nil {
+		t.Fatalf("second Sync = %v", err)
+	}
+}
