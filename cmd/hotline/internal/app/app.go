@@ -27,6 +27,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/busmetrics"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/ui"
 )
@@ -134,6 +135,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	a.auth.Routes(mux)
+	mux.Handle("GET /api/v1/openapi.json", api.OpenAPIHandler())
 	// The web app: everything that is not an API, the chat gateway or an
 	// operational endpoint.
 	mux.Handle("/", ui.Handler())
