@@ -266,6 +266,9 @@ func (i *Inbox) Run(ctx context.Context) error {
 			for _, s := range subs {
 				_ = s.Close()
 			}
+			if ctx.Err() != nil {
+				return nil // stopped while starting: a clean stop, as Run promises
+			}
 			return fmt.Errorf("inbox: subscribe to %s: %w", r.topic, err)
 		}
 		subs = append(subs, sub)
