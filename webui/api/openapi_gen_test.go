@@ -627,7 +627,10 @@ func components() m {
 				"client_id": str("1 to 128 bytes chosen by the client; a repeat does not send twice."),
 				"text":      str("The reply, at most 32 KiB by default."),
 			}),
-			"NoteRequest": object("", []string{"text"}, m{"text": str("At most 32 KiB by default.")}),
+			"NoteRequest": object("", []string{"text"}, m{
+				"client_id": str("Optional, at most 128 bytes chosen by the client; a repeat adds the note once."),
+				"text":      str("At most 32 KiB by default."),
+			}),
 			"TransferRequest": object("One of to_agent and to_queue is required.", nil, m{
 				"to_agent": str("An agent (account id) of the tenant's routing configuration."),
 				"to_queue": str("A queue of the tenant's routing configuration."),

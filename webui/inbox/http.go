@@ -25,7 +25,7 @@ import (
 //	GET  /api/v1/tenants/{tenant}/conversations/{id}                          the same; agents only theirs, offered to them, or waiting
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/accept|decline           the agent offered it
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/messages {client_id,text} the assigned agent, supervisors, admins
-//	POST /api/v1/tenants/{tenant}/conversations/{id}/notes {text}             who may read it (not analysts)
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/notes {client_id?,text}  who may read it (not analysts)
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/transfer {to_agent|to_queue,note} the assigned agent, supervisors, admins
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/resolve                  the same
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/reopen                   its last agent, supervisors, admins
@@ -417,8 +417,14 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 type noteRequest struct {
-	Text string `json:"text"`
+	// ClientID, when given, makes the note idempotent: a retry after a lost
+	// answer (or a 503) adds it once.
+	ClientID string `json:"client_id"`
+	Text     string `json:"text"`
 }
+
+// noteNamespace derives note ids from client ids, like replyNamespace.
+var noteNamespace = uuid.MustParse("0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61")
 
 func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
 	p, t, ok := i.tenantFor(w, r)
@@ -429,12 +435,27 @@ func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
 	if !i.decode(w, r, &req) || !i.checkText(w, req.Text) {
 		return
 	}
+	if len(req.ClientID) > 128 || !utf8.ValidString(req.ClientID) {
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "client_id must be at most 128 bytes of UTF-8", "client_id")
+		return
+	}
 	c, ok := i.conversationFor(w, r, p, t)
 	if !ok {
 		return
 	}
 	id := c.ID
-	e, err := conversationEvent(event.NoteAdded, c, &event.NoteAddedData{NoteID: uuid.NewString(), AgentID: p.AccountID, Text: req.Text})
+	noteID := uuid.NewString()
+	var opts []event.Option
+	if req.ClientID != "" {
+		noteID = uuid.NewSHA1(noteNamespace, []byte(t.id+"\x00"+id+"\x00"+p.AccountID+"\x00"+req.ClientID)).String()
+		if c.notes[noteID] {
+			i.mu.Unlock()
+			i.respond(w, t, id) // a retry: the note is already there
+			return
+		}
+		opts = append(opts, event.WithID(noteID))
+	}
+	e, err := conversationEvent(event.NoteAdded, c, &event.NoteAddedData{NoteID: noteID, AgentID: p.AccountID, Text: req.Text}, opts...)
 	i.mu.Unlock()
 	if err != nil {
 		i.writeFailure(w, r, err)

@@ -133,6 +133,14 @@ func TestConversationFlow(t *testing.T) {
 	if len(d.Notes) != 1 || d.Notes[0].Text != "VIP customer" || d.Notes[0].AgentID != a1.id {
 		t.Fatalf("notes: %+v", d.Notes)
 	}
+	// A note with a client id, sent twice (a retry after a lost answer),
+	// is added once.
+	for range 2 {
+		d = a1.must(200, "POST", a1.path("conversations/conv-1/notes"), map[string]any{"client_id": "n-1", "text": "called back at 14:00"}).detail(t)
+	}
+	if len(d.Notes) != 2 || d.Notes[1].Text != "called back at 14:00" {
+		t.Fatalf("notes after a repeated client_id: %+v", d.Notes)
+	}
 
 	// Transfer to agent2, who must be available.
 	a2.must(200, "PUT", a2.path("me/presence"), map[string]any{"presence": "available"})
