@@ -171,7 +171,9 @@ func buildOpenAPI() m {
 		"tags": []m{
 			{"name": "auth", "description": "Sign-in, sessions and the caller's own password."},
 			{"name": "tenants", "description": "Tenants and their accounts."},
-			{"name": "inbox", "description": "The agent inbox: conversations, replies, notes, routing actions, presence."},
+			{"name": "inbox", "description": "The agent inbox: conversations, replies, notes, routing actions, presence. " +
+				"Served where routing is configured with the tenant's queues and agents; this version of `hotline serve` " +
+				"does not mount these endpoints yet (they arrive with the admin pages that configure agents)."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
