@@ -243,6 +243,16 @@ func conversationEvent(typ string, c *Conversation, p event.Payload, opts ...eve
 	return event.New(typ, c.Tenant, p, opts...)
 }
 
+// publishAndRespond publishes evs and answers with conversation id once
+// the event waitID is folded from waitTopic, or with what went wrong.
+func (i *Inbox) publishAndRespond(w http.ResponseWriter, r *http.Request, t *tenantView, id, topic, waitTopic, waitID string, evs ...*event.Envelope) {
+	if err := i.publish(r.Context(), topic, waitTopic, waitID, evs...); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respond(w, t, id)
+}
+
 // act builds one routing request about the conversation, publishes it and
 // answers with the conversation once routing's verdict is folded.
 func (i *Inbox) act(w http.ResponseWriter, r *http.Request, t *tenantView, c *Conversation, topic string, p event.Payload) {
@@ -253,11 +263,7 @@ func (i *Inbox) act(w http.ResponseWriter, r *http.Request, t *tenantView, c *Co
 		i.writeFailure(w, r, err)
 		return
 	}
-	if err := i.publish(r.Context(), topic, event.TopicRouting, e.ID, e); err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	i.respond(w, t, id)
+	i.publishAndRespond(w, r, t, id, topic, event.TopicRouting, e.ID, e)
 }
 
 func conflict(w http.ResponseWriter, format string, args ...any) {
@@ -409,11 +415,7 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 		i.writeFailure(w, r, err)
 		return
 	}
-	if err := i.publish(r.Context(), event.TopicOutbox, event.TopicOutbox, e.ID, e); err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	i.respond(w, t, id)
+	i.publishAndRespond(w, r, t, id, event.TopicOutbox, event.TopicOutbox, e.ID, e)
 }
 
 type noteRequest struct {
@@ -461,11 +463,7 @@ func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
 		i.writeFailure(w, r, err)
 		return
 	}
-	if err := i.publish(r.Context(), event.TopicConversations, event.TopicConversations, e.ID, e); err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	i.respond(w, t, id)
+	i.publishAndRespond(w, r, t, id, event.TopicConversations, event.TopicConversations, e.ID, e)
 }
 
 type transferRequest struct {
@@ -567,11 +565,7 @@ func (i *Inbox) handleReopen(w http.ResponseWriter, r *http.Request) {
 		i.writeFailure(w, r, err)
 		return
 	}
-	if err := i.publish(r.Context(), event.TopicConversations, event.TopicRouting, qe.ID, re, qe); err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	i.respond(w, t, id)
+	i.publishAndRespond(w, r, t, id, event.TopicConversations, event.TopicRouting, qe.ID, re, qe)
 }
 
 // meView is the caller's own routing state.
