@@ -349,7 +349,7 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := c.ID
-	eventID := uuid.NewSHA1(replyNamespace, []byte(t.id+"\x00"+id+"\x00"+p.AccountID+"\x00"+req.ClientID)).String()
+	eventID := clientDerivedID(replyNamespace, t.id, id, p.AccountID, req.ClientID)
 	for {
 		busy, inflight := i.inflight[eventID]
 		if !inflight {
@@ -428,6 +428,13 @@ type noteRequest struct {
 // noteNamespace derives note ids from client ids, like replyNamespace.
 var noteNamespace = uuid.MustParse("0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61")
 
+// clientDerivedID is the id of what an agent's client sent with clientID
+// into a conversation: the same inputs always give the same id, so a repeat
+// is recognised as one.
+func clientDerivedID(ns uuid.UUID, tenant, conversation, account, clientID string) string {
+	return uuid.NewSHA1(ns, []byte(tenant+"\x00"+conversation+"\x00"+account+"\x00"+clientID)).String()
+}
+
 func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
 	p, t, ok := i.tenantFor(w, r)
 	if !ok {
@@ -449,7 +456,7 @@ func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {
 	noteID := uuid.NewString()
 	var opts []event.Option
 	if req.ClientID != "" {
-		noteID = uuid.NewSHA1(noteNamespace, []byte(t.id+"\x00"+id+"\x00"+p.AccountID+"\x00"+req.ClientID)).String()
+		noteID = clientDerivedID(noteNamespace, t.id, id, p.AccountID, req.ClientID)
 		if c.notes[noteID] {
 			i.mu.Unlock()
 			i.respond(w, t, id) // a retry: the note is already there
