@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotline-hub/hotline/bus"
+	"github.com/hotline-hub/hotline/routing/hours"
 )
 
 const testSHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -82,6 +83,22 @@ func samples() map[string]struct {
 		SessionStarted:        {&SessionStartedData{SessionHash: testSHA, AccountID: "a-7", ExpiresAt: time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC), UserAgent: "Mozilla/5.0"}, webui},
 		SessionEnded:          {&SessionEndedData{SessionHash: testSHA, AccountID: "a-7", Reason: SessionLogout}, webui},
 		AccountsReaderStarted: {&AccountsReaderStartedData{ReaderID: "host-1/4242"}, webui},
+
+		QueueSaved: {&QueueSavedData{QueueID: "billing", Name: "Facturation", Channels: []string{ChannelChat, ChannelVoice},
+			Skills: []string{"fr", "billing"}, Priority: 2,
+			Hours: &hours.Config{TimeZone: "Europe/Paris", Weekly: map[string][]string{"monday": {"08:00-18:00"}},
+				Holidays: []hours.Holiday{{Date: "2026-12-25", Name: "Noël"}}},
+			OverflowAfterMs: 120000, OverflowQueue: "general", OfferTimeoutMs: 20000, ByAccountID: "a-1"}, webui},
+		QueueRemoved:        {&QueueRemovedData{QueueID: "billing", ByAccountID: "a-1"}, webui},
+		AgentProfileSet:     {&AgentProfileSetData{AgentID: "a-7", Skills: []string{"fr", "billing"}, Capacity: map[string]int{"chat": 3, "voice": 1}, ByAccountID: "a-1"}, webui},
+		AgentProfileRemoved: {&AgentProfileRemovedData{AgentID: "a-7", ByAccountID: "a-1"}, webui},
+		SkillSaved:          {&SkillSavedData{SkillID: "billing", Name: "Facturation", ByAccountID: "a-1"}, webui},
+		SkillRemoved:        {&SkillRemovedData{SkillID: "billing", ByAccountID: "a-1"}, webui},
+		CannedAnswerSaved: {&CannedAnswerSavedData{AnswerID: "greeting", Kind: CannedAnswer, Title: "Greeting",
+			Text: "Hello {{customer.name}},\nthank you for calling.", Language: "en", Shortcut: "hello", Queues: []string{"billing"}, ByAccountID: "a-1"}, webui},
+		CannedAnswerRemoved:    {&CannedAnswerRemovedData{AnswerID: "greeting", ByAccountID: "a-1"}, webui},
+		WidgetConfigured:       {&WidgetConfiguredData{AllowedOrigins: []string{"https://www.acme.example", "http://localhost:3000"}, DefaultQueue: "billing", ByAccountID: "a-1"}, webui},
+		DirectoryReaderStarted: {&DirectoryReaderStartedData{ReaderID: "host-1/4242"}, webui},
 	}
 }
 
@@ -150,6 +167,9 @@ func TestEveryDesignTypeIsRegistered(t *testing.T) {
 		"tenant.created", "tenant.updated", "account.created", "account.updated", "account.password_changed",
 		"account.disabled", "account.locked", "account.unlocked", "session.started", "session.ended",
 		"accounts.reader_started",
+		// the directory of who handles what on TopicDirectory
+		"queue.saved", "queue.removed", "agent.profile_set", "agent.profile_removed", "skill.saved", "skill.removed",
+		"canned_answer.saved", "canned_answer.removed", "widget.configured", "directory.reader_started",
 	}
 	if got := strings.Join(Types(), ","); len(Types()) != len(design) {
 		t.Fatalf("Types() = %s; want the %d DESIGN.md types", got, len(design))

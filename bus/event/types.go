@@ -87,7 +87,7 @@ const (
 
 // Topics lists every topic Hotline publishes to, for creating them up front.
 func Topics() []string {
-	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts, TopicRouting, TopicAccounts}
+	return []string{TopicConversations, TopicOutbox, TopicAgents, TopicContacts, TopicRouting, TopicAccounts, TopicDirectory}
 }
 
 // Channels an event can belong to.
@@ -200,6 +200,18 @@ func buildRegistry() map[string]*typeInfo {
 	add(SessionStarted, acc, scopeTenant, channelOptional, decodeAs[SessionStartedData])
 	add(SessionEnded, acc, scopeTenant, channelOptional, decodeAs[SessionEndedData])
 	add(AccountsReaderStarted, acc, scopeTenant, channelOptional, decodeAs[AccountsReaderStartedData])
+
+	dir := TopicDirectory
+	add(QueueSaved, dir, scopeTenant, channelOptional, decodeAs[QueueSavedData])
+	add(QueueRemoved, dir, scopeTenant, channelOptional, decodeAs[QueueRemovedData])
+	add(AgentProfileSet, dir, scopeTenant, channelOptional, decodeAs[AgentProfileSetData])
+	add(AgentProfileRemoved, dir, scopeTenant, channelOptional, decodeAs[AgentProfileRemovedData])
+	add(SkillSaved, dir, scopeTenant, channelOptional, decodeAs[SkillSavedData])
+	add(SkillRemoved, dir, scopeTenant, channelOptional, decodeAs[SkillRemovedData])
+	add(CannedAnswerSaved, dir, scopeTenant, channelOptional, decodeAs[CannedAnswerSavedData])
+	add(CannedAnswerRemoved, dir, scopeTenant, channelOptional, decodeAs[CannedAnswerRemovedData])
+	add(WidgetConfigured, dir, scopeTenant, channelOptional, decodeAs[WidgetConfiguredData])
+	add(DirectoryReaderStarted, dir, scopeTenant, channelOptional, decodeAs[DirectoryReaderStartedData])
 	return r
 }
 
@@ -241,6 +253,16 @@ var (
 	_ Payload = (*SessionStartedData)(nil)
 	_ Payload = (*SessionEndedData)(nil)
 	_ Payload = (*AccountsReaderStartedData)(nil)
+	_ Payload = (*QueueSavedData)(nil)
+	_ Payload = (*QueueRemovedData)(nil)
+	_ Payload = (*AgentProfileSetData)(nil)
+	_ Payload = (*AgentProfileRemovedData)(nil)
+	_ Payload = (*SkillSavedData)(nil)
+	_ Payload = (*SkillRemovedData)(nil)
+	_ Payload = (*CannedAnswerSavedData)(nil)
+	_ Payload = (*CannedAnswerRemovedData)(nil)
+	_ Payload = (*WidgetConfiguredData)(nil)
+	_ Payload = (*DirectoryReaderStartedData)(nil)
 )
 
 // decodeAs decodes data written in the current shape of payload type T.
