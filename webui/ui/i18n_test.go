@@ -14,6 +14,37 @@ import (
 // the reference.
 var languages = []string{"en", "fr", "ru", "de"}
 
+// catalogueDirs hold the parts of the catalogues, each with one file per
+// language: the frame's, the inbox's and the admin pages'.
+var catalogueDirs = []string{
+	filepath.Join("web", "src", "i18n"),
+	filepath.Join("web", "src", "inbox", "i18n"),
+	filepath.Join("web", "src", "admin", "i18n"),
+}
+
+// readCatalogue merges lang's parts; a key in two parts is an error.
+func readCatalogue(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	all := map[string]string{}
+	for _, dir := range catalogueDirs {
+		b, err := os.ReadFile(filepath.Join(dir, lang+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s/%s.json: %v", dir, lang, err)
+		}
+		for k, v := range m {
+			if _, dup := all[k]; dup {
+				t.Errorf("%s/%s.json: %q is also in another part", dir, lang, k)
+			}
+			all[k] = v
+		}
+	}
+	return all
+}
+
 var placeholder = regexp.MustCompile(`\{(\w+)\}`)
 
 // TestCataloguesMatch checks that every catalogue has exactly the English
@@ -23,15 +54,7 @@ var placeholder = regexp.MustCompile(`\{(\w+)\}`)
 func TestCataloguesMatch(t *testing.T) {
 	cats := map[string]map[string]string{}
 	for _, lang := range languages {
-		b, err := os.ReadFile(filepath.Join("web", "src", "i18n", lang+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s.json: %v", lang, err)
-		}
-		cats[lang] = m
+		cats[lang] = readCatalogue(t, lang)
 	}
 	en := cats["en"]
 	if len(en) == 0 {
@@ -86,16 +109,9 @@ func names(msg string) []string {
 // TestCatalogueKeysUsed checks that every key the sources use exists, and
 // every key in the catalogue is used, so dead or missing messages show.
 func TestCatalogueKeysUsed(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("web", "src", "i18n", "en.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var en map[string]string
-	if err := json.Unmarshal(b, &en); err != nil {
-		t.Fatal(err)
-	}
+	en := readCatalogue(t, "en")
 	var src strings.Builder
-	err = filepath.WalkDir(filepath.Join("web", "src"), func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join("web", "src"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".ts") || strings.HasSuffix(p, ".tsx")) {
 			return err
 		}

@@ -3,18 +3,35 @@
 // the reference and the fallback.
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import en from "./i18n/en.json";
-import fr from "./i18n/fr.json";
-import ru from "./i18n/ru.json";
-import de from "./i18n/de.json";
+// Catalogues come in three parts, each owned by its screens: the frame
+// (src/i18n), the inbox (src/inbox/i18n, keys "inbox.*") and the admin
+// pages (src/admin/i18n, keys "admin.*").
+import coreEn from "./i18n/en.json";
+import coreFr from "./i18n/fr.json";
+import coreRu from "./i18n/ru.json";
+import coreDe from "./i18n/de.json";
+import inboxEn from "./inbox/i18n/en.json";
+import inboxFr from "./inbox/i18n/fr.json";
+import inboxRu from "./inbox/i18n/ru.json";
+import inboxDe from "./inbox/i18n/de.json";
+import adminEn from "./admin/i18n/en.json";
+import adminFr from "./admin/i18n/fr.json";
+import adminRu from "./admin/i18n/ru.json";
+import adminDe from "./admin/i18n/de.json";
 
+const en = { ...coreEn, ...inboxEn, ...adminEn };
 export type MessageKey = keyof typeof en;
 type Catalogue = Record<MessageKey, string>;
 
 export const languages = ["fr", "en", "ru", "de"] as const;
 export type Lang = (typeof languages)[number];
 
-const catalogues: Record<Lang, Catalogue> = { en, fr, ru, de };
+const catalogues: Record<Lang, Catalogue> = {
+  en,
+  fr: { ...coreFr, ...inboxFr, ...adminFr },
+  ru: { ...coreRu, ...inboxRu, ...adminRu },
+  de: { ...coreDe, ...inboxDe, ...adminDe },
+};
 
 /** Each language's name in itself, for the language switch. */
 export const autonyms: Record<Lang, string> = {
