@@ -17,8 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,14 +34,18 @@ type Channel struct {
 	cfg     Config
 	bus     bus.Bus
 	log     *slog.Logger
-	tenants map[string]*tenant
+	tenants atomic.Pointer[map[string]*tenant] // replaced whole by SetTenants
 	tokens  *tokens
 
 	visitorMsgs, ipMsgs, ipConns, visitorConns *limiter
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	nonces    map[string]string // tenant -> marker nonce still awaited
+	nonces    map[string]string // tenant -> marker nonce still awaited (c.mu)
+	// waiting holds, for each tenant added after the start markers went
+	// out, a channel closed once its own marker is read back (c.mu).
+	waiting map[string]chan struct{}
+	runCtx  context.Context // set by Run before the markers, for SetTenants (c.mu)
 
 	mu       sync.Mutex
 	visitors map[string]*visitor // tenant/visitor
@@ -118,8 +124,8 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Channel{
-		cfg: cfg, bus: b, log: log.With("channel", event.ChannelChat), tenants: tenants,
+	c := &Channel{
+		cfg: cfg, bus: b, log: log.With("channel", event.ChannelChat),
 		tokens:       &tokens{key: key, ttl: cfg.TokenTTL},
 		visitorMsgs:  newLimiter(cfg.MessageRate, cfg.MessageBurst),
 		ipMsgs:       newLimiter(cfg.IPMessageRate, cfg.IPMessageBurst),
@@ -129,7 +135,56 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 		visitors:     make(map[string]*visitor),
 		convs:        make(map[string]*conv),
 		live:         make(map[*conn]struct{}),
-	}, nil
+		waiting:      make(map[string]chan struct{}),
+	}
+	c.tenants.Store(&tenants)
+	return c, nil
+}
+
+// tenant returns the compiled configuration of tenant id, or nil.
+func (c *Channel) tenant(id string) *tenant { return (*c.tenants.Load())[id] }
+
+// SetTenants replaces the tenants that may embed the widget, their queues
+// and origins, while the channel runs (the hub calls it when an admin edits
+// the directory). Open sockets keep going; new hellos see the new setup. A
+// tenant new to the channel serves once the channel has caught up with its
+// part of the state log, so a visitor's resend is still recognised.
+func (c *Channel) SetTenants(tcs []TenantConfig) error {
+	tenants, err := buildTenants(tcs)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c.mu.Lock()
+	old := *c.tenants.Load()
+	var added []string
+	for id := range tenants {
+		if _, known := old[id]; !known && c.runCtx != nil {
+			if _, pending := c.waiting[id]; !pending {
+				c.waiting[id] = make(chan struct{})
+				added = append(added, id)
+			}
+		}
+	}
+	ctx := c.runCtx
+	c.tenants.Store(&tenants)
+	c.mu.Unlock()
+	if len(added) > 0 {
+		if err := c.publishMarkersFor(ctx, added); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tenantReady returns a channel closed once tenant may be served: after
+// the start markers, and for a tenant added later, after its own marker.
+func (c *Channel) tenantReady(tenant string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.waiting[tenant]; ok {
+		return w
+	}
+	return c.ready
 }
 
 // Ready is closed once the channel has read its state log up to its start
@@ -228,11 +283,27 @@ func (c *Channel) consume(ctx context.Context, name string, s bus.Subscription, 
 
 // publishMarkers writes one marker per tenant to the state log; reading
 // them all back means the state log is folded up to this start.
+// With no tenant at all the channel is ready at once.
 func (c *Channel) publishMarkers(ctx context.Context) error {
 	c.mu.Lock()
-	c.nonces = make(map[string]string, len(c.tenants))
-	msgs := make([]bus.Message, 0, len(c.tenants))
-	for id := range c.tenants {
+	c.runCtx = ctx
+	c.nonces = make(map[string]string)
+	ids := slices.Collect(maps.Keys(*c.tenants.Load()))
+	if len(ids) == 0 {
+		c.readyOnce.Do(func() { close(c.ready) })
+	}
+	c.mu.Unlock()
+	return c.publishMarkersFor(ctx, ids)
+}
+
+// publishMarkersFor writes a marker for each of tenants.
+func (c *Channel) publishMarkersFor(ctx context.Context, tenants []string) error {
+	if len(tenants) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	msgs := make([]bus.Message, 0, len(tenants))
+	for _, id := range tenants {
 		n := randomID()
 		c.nonces[id] = n
 		msgs = append(msgs, bus.Message{Key: []byte(id), Value: encode(accepted{Kind: "marker", Tenant: id, Nonce: n, Time: c.cfg.Now().UTC()})})
@@ -265,7 +336,11 @@ func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
 	case "marker":
 		if n, ok := c.nonces[a.Tenant]; ok && n == a.Nonce {
 			delete(c.nonces, a.Tenant)
-			if len(c.nonces) == 0 {
+			if w, later := c.waiting[a.Tenant]; later {
+				close(w)
+				delete(c.waiting, a.Tenant)
+				c.log.Info("chat channel serves a new tenant", "tenant", a.Tenant)
+			} else if !c.isReady() && !c.awaitingStart() {
 				c.readyOnce.Do(func() { close(c.ready) })
 				c.log.Info("chat channel caught up with its state log")
 			}
@@ -274,6 +349,26 @@ func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
 		c.applyAccepted(a)
 	}
 	return nil
+}
+
+func (c *Channel) isReady() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// awaitingStart reports whether a start marker (not a later tenant's) is
+// still unread. c.mu is held.
+func (c *Channel) awaitingStart() bool {
+	for id := range c.nonces {
+		if _, later := c.waiting[id]; !later {
+			return true
+		}
+	}
+	return false
 }
 
 func vkey(tenant, id string) string { return tenant + "/" + id }

@@ -389,9 +389,8 @@ func TestConfigValidation(t *testing.T) {
 		want string
 	}{
 		{"no secret", func(c *Config) { c.SecretFile = "" }, "secret file"},
-		{"no tenants", func(c *Config) { c.Tenants = nil }, "no tenants"},
 		{"bad tenant", func(c *Config) { c.Tenants[0].ID = "Bad Tenant" }, "not a valid tenant"},
-		{"no queues", func(c *Config) { c.Tenants[0].Queues = nil }, "no chat queues"},
+		{"default queue unknown", func(c *Config) { c.Tenants[0].DefaultQueue = "nowhere" }, "default queue"},
 		{"bad hours", func(c *Config) { c.Tenants[0].Queues[0].Hours = hours.Config{TimeZone: "Mars/Base"} }, "hours"},
 		{"bad topic", func(c *Config) { c.SignalsTopic = "a b" }, "invalid topic"},
 	} {

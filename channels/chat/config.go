@@ -48,7 +48,8 @@ var ErrConfig = errors.New("chat: invalid config")
 // Config configures the chat channel. Zero fields take the defaults above;
 // Tenants and SecretFile are required.
 type Config struct {
-	// Tenants lists who may embed the widget, with their chat queues.
+	// Tenants lists who may embed the widget, with their chat queues; the
+	// list may start empty and change while the channel runs (SetTenants).
 	Tenants []TenantConfig
 	// SecretFile holds the HMAC key of visitor tokens. It is created with
 	// 32 random bytes and mode 0600 at first start (e.g. data/chat.secret);
@@ -112,6 +113,9 @@ type TenantConfig struct {
 	AllowedOrigins []string
 	// Queues are the chat queues a widget may name in data-queue.
 	Queues []QueueConfig
+	// DefaultQueue is the queue of a widget that names none; empty means
+	// such a widget is refused.
+	DefaultQueue string
 }
 
 // QueueConfig is one chat queue: where a new conversation is queued, with
@@ -125,9 +129,10 @@ type QueueConfig struct {
 }
 
 type tenant struct {
-	id      string
-	origins []string // empty: any
-	queues  map[string]*queue
+	id           string
+	origins      []string // empty: any
+	queues       map[string]*queue
+	defaultQueue string
 }
 
 type queue struct {
@@ -192,9 +197,6 @@ func (c Config) build() (map[string]*tenant, error) {
 	if c.SecretFile == "" {
 		bad("secret file is required")
 	}
-	if len(c.Tenants) == 0 {
-		bad("no tenants")
-	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -226,8 +228,22 @@ func (c Config) build() (map[string]*tenant, error) {
 			bad("%v", err)
 		}
 	}
-	tenants := make(map[string]*tenant, len(c.Tenants))
-	for i, tc := range c.Tenants {
+	tenants, err := buildTenants(c.Tenants)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	return tenants, nil
+}
+
+// buildTenants validates and compiles tenant configurations.
+func buildTenants(tcs []TenantConfig) (map[string]*tenant, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	tenants := make(map[string]*tenant, len(tcs))
+	for i, tc := range tcs {
 		if !event.ValidTenant(tc.ID) {
 			bad("tenants[%d]: %q is not a valid tenant id", i, tc.ID)
 			continue
@@ -236,12 +252,9 @@ func (c Config) build() (map[string]*tenant, error) {
 			bad("tenants[%d]: tenant %q listed twice", i, tc.ID)
 			continue
 		}
-		t := &tenant{id: tc.ID, queues: make(map[string]*queue)}
+		t := &tenant{id: tc.ID, queues: make(map[string]*queue), defaultQueue: tc.DefaultQueue}
 		if !slices.Contains(tc.AllowedOrigins, "*") {
 			t.origins = tc.AllowedOrigins
-		}
-		if len(tc.Queues) == 0 {
-			bad("tenant %q: no chat queues", tc.ID)
 		}
 		for j, qc := range tc.Queues {
 			if qc.Name == "" {
@@ -267,10 +280,13 @@ func (c Config) build() (map[string]*tenant, error) {
 			}
 			t.queues[qc.Name] = &queue{cfg: qc, cal: cal}
 		}
+		if t.defaultQueue != "" && t.queues[t.defaultQueue] == nil {
+			bad("tenant %q: default queue %q is not one of its chat queues", tc.ID, t.defaultQueue)
+		}
 		tenants[tc.ID] = t
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	return tenants, nil
 }

@@ -262,21 +262,29 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
 	select {
-	case <-c.ready:
+	case <-c.tenantReady(f.Tenant):
 	case <-s.done:
 		return false
 	case <-rctx.Done():
 		s.fail(CodeUnavailable, "the chat is starting, try again shortly", websocket.CloseTryAgainLater)
 		return false
 	}
-	t := c.tenants[f.Tenant]
+	t := c.tenant(f.Tenant)
 	if t == nil {
 		s.fail(CodeUnknownTenant, "unknown tenant "+quote(f.Tenant), websocket.ClosePolicyViolation)
 		return false
 	}
-	q := t.queues[f.Queue]
+	queue := f.Queue
+	if queue == "" {
+		queue = t.defaultQueue
+	}
+	q := t.queues[queue]
 	if q == nil {
-		s.fail(CodeUnknownQueue, "unknown queue "+quote(f.Queue), websocket.ClosePolicyViolation)
+		msg := "unknown queue " + quote(queue)
+		if queue == "" {
+			msg = "no queue named (data-queue) and the tenant has no default chat queue"
+		}
+		s.fail(CodeUnknownQueue, msg, websocket.ClosePolicyViolation)
 		return false
 	}
 	if len(t.origins) > 0 && !slices.Contains(t.origins, origin) {
