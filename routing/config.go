@@ -47,9 +47,13 @@ type Config struct {
 	// DefaultGroup. Every router of a deployment uses the same group so each
 	// request is copied once (duplicates are dropped anyway).
 	Group string `json:"group" yaml:"group" mapstructure:"group"`
-	// Tenants are the client companies routed and their queues and agents.
-	// Every router of a deployment must be given the same tenants, since
-	// whether a fact is valid depends on skills and capacities.
+	// Tenants are the static configuration of the client companies routed:
+	// their queues and agents. Every router of a deployment must be given
+	// the same tenants, since whether a fact is valid depends on skills and
+	// capacities. It may be empty: queues and agents set through the
+	// directory (event.TopicDirectory) are overlaid on it, and a tenant
+	// with none here is routed once the directory gives it a queue or an
+	// agent.
 	Tenants []TenantConfig `json:"tenants" yaml:"tenants" mapstructure:"tenants"`
 	// PendingTimeout: see DefaultPendingTimeout.
 	PendingTimeout time.Duration `json:"pending_timeout" yaml:"pending_timeout" mapstructure:"pending_timeout"`
@@ -121,9 +125,6 @@ func (p problems) err() error {
 // field it is about.
 func (c Config) Validate() error {
 	var p problems
-	if len(c.Tenants) == 0 {
-		p.add("tenants", "none configured")
-	}
 	if c.PendingTimeout < 0 {
 		p.add("pending_timeout", "%s is negative", c.PendingTimeout)
 	}

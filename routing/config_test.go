@@ -27,7 +27,7 @@ func TestConfigValidate(t *testing.T) {
 		want   []string // substrings of the error, one per problem
 	}{
 		{"valid", func(*Config) {}, nil},
-		{"no tenants", func(c *Config) { c.Tenants = nil }, []string{"tenants: none configured"}},
+		{"no static tenants (all from the directory)", func(c *Config) { c.Tenants = nil }, nil},
 		{"negative durations", func(c *Config) { c.PendingTimeout, c.DedupeWindow = -1, -1 },
 			[]string{"pending_timeout: -1ns is negative", "dedupe_window: -1ns is negative"}},
 		{"bad tenant id", func(c *Config) { c.Tenants[0].ID = "Acme Corp" }, []string{`tenants[0].id: "Acme Corp" is not a tenant slug`}},
@@ -103,7 +103,7 @@ func TestNewStateRejectsInvalidConfig(t *testing.T) {
 }
 
 func TestNewRouterRejectsInvalidConfig(t *testing.T) {
-	if _, err := New(Config{}, nil, nil); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := New(Config{PendingTimeout: -time.Second}, nil, nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("New = %v, want ErrInvalidConfig", err)
 	}
 }

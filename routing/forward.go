@@ -12,8 +12,9 @@ import (
 // forwardTopics are where routing requests are first published: channels
 // queue conversations on TopicConversations, the web UI publishes
 // acceptances, transfers and resolutions there and presence on
-// TopicAgents, contact matches land on TopicContacts.
-var forwardTopics = []string{event.TopicConversations, event.TopicAgents, event.TopicContacts}
+// TopicAgents, contact matches land on TopicContacts, and admins' queue
+// and agent profile changes on TopicDirectory.
+var forwardTopics = []string{event.TopicConversations, event.TopicAgents, event.TopicContacts, event.TopicDirectory}
 
 // IsRequest reports whether events of typ are routing requests, copied
 // onto the routing topic where their position decides their effect.
@@ -104,15 +105,17 @@ func (r *Router) forward(ctx context.Context, topic string) error {
 }
 
 // request returns the routing-topic copy of d if it is a valid routing
-// request. The copy keeps the message's bytes and only re-keys it by
-// tenant.
+// request or directory fact (IsDirectoryFact). The copy keeps the
+// message's bytes and only re-keys it by tenant, which makes it what
+// event.RoutingMessage would encode, with the same event id: a copy made
+// twice is dropped by the fold.
 func (r *Router) request(d *bus.Delivery) (bus.Message, bool) {
 	e, err := event.FromMessage(&d.Message)
 	if err != nil {
 		r.log.Warn("unreadable event not forwarded", "topic", d.Topic, "position", d.String(), "err", err)
 		return bus.Message{}, false
 	}
-	if !IsRequest(e.Type) {
+	if !IsRequest(e.Type) && !IsDirectoryFact(e.Type) {
 		return bus.Message{}, false
 	}
 	if err := e.Validate(); err != nil {

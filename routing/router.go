@@ -43,11 +43,13 @@ func WithStateOptions(opts ...StateOption) Option {
 	return func(r *Router) { r.stateOpts = append(r.stateOpts, opts...) }
 }
 
-// Router runs routing for its configured tenants on a bus. It copies
-// routing requests (queued, accepted, transferred, resolved conversations,
-// presence) from the conversation, agent and contact topics onto the
-// routing topic, folds the routing topic from its beginning into one State
-// per tenant, and publishes its decisions there. Any number of routers may
+// Router runs routing on a bus for its configured tenants and for every
+// tenant the directory gives a queue or an agent. It copies routing
+// requests (queued, accepted, transferred, resolved conversations,
+// presence) from the conversation, agent and contact topics, and queue and
+// agent profile changes from the directory topic, onto the routing topic,
+// folds the routing topic from its beginning into one State per tenant,
+// and publishes its decisions there. Any number of routers may
 // run on one bus: their proposals race, and the order of the routing log
 // decides which ones hold (see State.Apply and docs/ROUTING.md).
 type Router struct {
@@ -64,10 +66,12 @@ type Router struct {
 
 // tenant is a router's bookkeeping for one tenant.
 type tenant struct {
-	st         *State
+	st *State
+	// configured: the tenant has a static configuration (Config.Tenants).
 	configured bool
-	// marker is the id of this router's router.started event; the tenant is
-	// synced once it is read back, and only synced tenants are decided for.
+	// marker is the id of this router's router.started event, published
+	// for every tenant seen; the tenant is synced once it is read back, and
+	// only synced tenants are decided for.
 	marker string
 	synced bool
 	dirty  bool
@@ -137,9 +141,13 @@ func (r *Router) configure(tc TenantConfig) (*tenant, error) {
 	return t, nil
 }
 
-// SetConfig replaces the tenants routed, their queues and agents, while the
-// router runs. A tenant added starts being decided for once its marker is
-// read back; a tenant removed is still folded but no longer decided for.
+// SetConfig replaces the static configuration (the tenants, their queues
+// and agents) while the router runs. Changes folded from the directory are
+// kept on top of it. A tenant added starts being decided for once its
+// marker is read back; a tenant removed is still folded, and decided for
+// only while the directory gives it a queue or an agent. It fails,
+// changing nothing, if a tenant's static configuration combined with its
+// directory changes is invalid.
 func (r *Router) SetConfig(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -152,8 +160,18 @@ func (r *Router) SetConfig(cfg Config) error {
 		if tc.DedupeWindow == 0 {
 			tc.DedupeWindow = r.cfg.DedupeWindow
 		}
-		if err := tc.Validate(); err != nil {
-			return err
+		if t := r.tenants[tc.ID]; t != nil {
+			if _, err := t.st.withBase(tc); err != nil {
+				return fmt.Errorf("routing: tenant %s: %w", tc.ID, err)
+			}
+		}
+	}
+	empty := func(id string) TenantConfig { return TenantConfig{ID: id, DedupeWindow: r.cfg.DedupeWindow} }
+	for id, t := range r.tenants {
+		if !keep[id] && t.configured {
+			if _, err := t.st.withBase(empty(id)); err != nil {
+				return fmt.Errorf("routing: tenant %s: %w", id, err)
+			}
 		}
 	}
 	for _, tc := range cfg.Tenants {
@@ -164,7 +182,10 @@ func (r *Router) SetConfig(cfg Config) error {
 	for id, t := range r.tenants {
 		if !keep[id] && t.configured {
 			t.configured = false
-			_ = t.st.SetConfig(TenantConfig{ID: id, DedupeWindow: r.cfg.DedupeWindow})
+			if err := t.st.SetConfig(empty(id)); err != nil {
+				return fmt.Errorf("routing: tenant %s: %w", id, err)
+			}
+			t.dirty = true
 		}
 	}
 	r.cfg.Tenants = cfg.Tenants
@@ -303,15 +324,17 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 }
 
-// publishMarkers writes a router.started event for every configured tenant
-// that has none yet.
+// publishMarkers writes a router.started event for every tenant that has
+// none yet: configured ones at start, others when first seen on the log,
+// so that a tenant configured later through the directory is decided for
+// only once the router has caught up with it.
 func (r *Router) publishMarkers(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var msgs []bus.Message
 	var marked []*tenant
 	for id, t := range r.tenants {
-		if !t.configured || t.marker != "" {
+		if t.marker != "" {
 			continue
 		}
 		e, err := event.New(event.RouterStarted, id, &event.RouterStartedData{RouterID: r.cfg.RouterID},
@@ -397,7 +420,7 @@ func (r *Router) fold(f *folded) {
 		r.tenants[e.Tenant] = t
 	}
 	if err := t.st.apply(e, f.p, f.perr); err != nil {
-		if t.configured {
+		if t.routed() {
 			r.log.Debug("routing fact void", "tenant", e.Tenant, "conversation_id", e.ConversationID,
 				"type", e.Type, "event_id", e.ID, "err", err)
 		}
@@ -415,6 +438,10 @@ func (r *Router) fold(f *folded) {
 	t.dirty = true
 }
 
+// routed reports whether the router decides for t (once synced): it has
+// a static configuration, or the directory gave it a queue or an agent.
+func (t *tenant) routed() bool { return t.configured || t.st.routable() }
+
 // nextWake is how long until a tenant needs a decision without any event
 // arriving.
 func (r *Router) nextWake() (time.Duration, bool) {
@@ -423,7 +450,7 @@ func (r *Router) nextWake() (time.Duration, bool) {
 	now := r.clock.Now()
 	var best time.Time
 	for _, t := range r.tenants {
-		if !t.configured || !t.synced {
+		if !t.routed() || !t.synced {
 			continue
 		}
 		var at time.Time
@@ -458,7 +485,7 @@ func (r *Router) decideAll(ctx context.Context) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		t := r.tenants[id]
-		if !t.configured || !t.synced {
+		if !t.routed() || !t.synced {
 			continue
 		}
 		if t.pending != nil {

@@ -94,8 +94,8 @@ type inbox struct {
 
 	mu       sync.Mutex
 	st       *State
-	cfg      TenantConfig
-	assigned map[string]int // conversation -> times it became assigned
+	held     map[string]map[string]int // agent -> channel -> conversations held, after the last fact
+	assigned map[string]int            // conversation -> times it became assigned
 	voids    int
 	problems []string
 	byRouter map[string]int // valid offers per router instance
@@ -108,7 +108,7 @@ func startInbox(t *testing.T, ctx context.Context, b bus.Bus, cfg TenantConfig,
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &inbox{t: t, b: b, react: react, st: st, cfg: cfg, assigned: map[string]int{}, byRouter: map[string]int{}}
+	in := &inbox{t: t, b: b, react: react, st: st, assigned: map[string]int{}, byRouter: map[string]int{}}
 	sub, err := b.Subscribe(ctx, event.TopicRouting, bus.SubscribeOptions{Start: bus.StartEarliest})
 	if err != nil {
 		t.Fatal(err)
@@ -158,8 +158,9 @@ func (in *inbox) fold(d *bus.Delivery) {
 	publish(in.t, in.b, out...)
 }
 
-// checkLocked records any agent over capacity or with a load that is not
-// what it holds.
+// checkLocked records any agent whose holdings grew past its capacity in
+// force (the directory may lower a capacity below what an agent holds: it
+// keeps that, but must get nothing more).
 func (in *inbox) checkLocked() {
 	held := map[string]map[string]int{}
 	for _, c := range in.st.Conversations() {
@@ -170,13 +171,19 @@ func (in *inbox) checkLocked() {
 			held[c.AgentID][c.Channel]++
 		}
 	}
-	for _, ac := range in.cfg.Agents {
-		for ch, n := range held[ac.ID] {
-			if n > ac.Capacity[ch] {
-				in.problems = append(in.problems, fmt.Sprintf("v%d: %s holds %d on %s, capacity %d", in.st.Version(), ac.ID, n, ch, ac.Capacity[ch]))
+	capacity := map[string]map[string]int{}
+	for _, ac := range in.st.Config().Agents {
+		capacity[ac.ID] = ac.Capacity
+	}
+	for agentID, chs := range held {
+		for ch, n := range chs {
+			if n > capacity[agentID][ch] && n > in.held[agentID][ch] {
+				in.problems = append(in.problems, fmt.Sprintf("v%d: %s holds %d on %s, capacity %d",
+					in.st.Version(), agentID, n, ch, capacity[agentID][ch]))
 			}
 		}
 	}
+	in.held = held
 }
 
 func (in *inbox) view(fn func(st *State)) {

@@ -39,8 +39,13 @@ var (
 // not safe for concurrent use.
 type State struct {
 	tenant string
-	cfg    TenantConfig
-	sel    Selector
+	// base is the static configuration (the config file's), dir what the
+	// directory facts folded so far change in it, and cfg the result: the
+	// configuration in force.
+	base TenantConfig
+	dir  overlay
+	cfg  TenantConfig
+	sel  Selector
 
 	queues   map[string]*queueState
 	agents   map[string]*Agent
@@ -174,7 +179,8 @@ func (s *State) Tenant() string { return s.tenant }
 // included): the log position decisions are made at.
 func (s *State) Version() uint64 { return s.version }
 
-// Config returns the configuration in force.
+// Config returns the configuration in force: the static configuration
+// the state was given, overlaid by the directory facts folded so far.
 func (s *State) Config() TenantConfig { return s.cfg }
 
 // Conversation returns a live conversation, or nil.
@@ -220,18 +226,44 @@ func (s *State) Waiting(queue string) int {
 // LastAgent is the agent who last had a conversation of contactID.
 func (s *State) LastAgent(contactID string) string { return s.contacts[contactID] }
 
-// SetConfig replaces the tenant's queues and agents, keeping conversations,
-// presence and holdings. Whether a fact is valid depends on the
-// configuration, so every reader must change it at the same log position;
-// today routers are given it at start, later it will arrive as an event on
-// the routing log and be applied through this same method.
-func (s *State) SetConfig(cfg TenantConfig) error {
-	if err := cfg.Validate(); err != nil {
+// SetConfig replaces the tenant's static configuration (the base),
+// keeping conversations, presence, holdings and every directory fact
+// folded so far: the configuration in force becomes base overlaid by
+// them. It fails, changing nothing, if base or that result is invalid
+// (base dropping a queue a directory queue overflows into). Whether a fact
+// is valid depends on the configuration, so every reader must be given the
+// same base; changes made through the directory take effect at one
+// position of the routing log instead (docs/ROUTING.md).
+func (s *State) SetConfig(base TenantConfig) error {
+	cfg, err := s.withBase(base)
+	if err != nil {
 		return err
 	}
-	if s.tenant != "" && cfg.ID != s.tenant {
-		return fmt.Errorf("%w: tenant %q given to the state of %q", ErrInvalidConfig, cfg.ID, s.tenant)
+	s.base = base
+	return s.install(cfg)
+}
+
+// withBase returns the configuration in force if base replaced the
+// static configuration, or why it cannot.
+func (s *State) withBase(base TenantConfig) (TenantConfig, error) {
+	if err := base.Validate(); err != nil {
+		return TenantConfig{}, err
 	}
+	if s.tenant != "" && base.ID != s.tenant {
+		return TenantConfig{}, fmt.Errorf("%w: tenant %q given to the state of %q", ErrInvalidConfig, base.ID, s.tenant)
+	}
+	cfg := s.dir.over(base)
+	if err := cfg.Validate(); err != nil {
+		return TenantConfig{}, fmt.Errorf("with the directory's changes: %w", err)
+	}
+	return cfg, nil
+}
+
+// install puts cfg in force and rebuilds the indexes from it: a queue
+// gone leaves its conversations waiting (and counted by Waiting), an agent
+// gone keeps what it holds but is offered nothing, an agent whose capacity
+// fell below its load keeps what it has and gets nothing new until below.
+func (s *State) install(cfg TenantConfig) error {
 	s.cfg = cfg
 	window := cfg.DedupeWindow
 	if window == 0 {
@@ -548,6 +580,8 @@ func (s *State) apply(e *event.Envelope, p event.Payload, perr error) error {
 		return s.applyContact(e, d)
 	case *event.RouterStartedData:
 		return nil
+	case *event.QueueSavedData, *event.QueueRemovedData, *event.AgentProfileSetData, *event.AgentProfileRemovedData:
+		return s.applyDirectory(e, p)
 	}
 	return void(e, "not a routing fact")
 }
@@ -788,17 +822,7 @@ func (s *State) applyPresence(e *event.Envelope, d *event.AgentPresenceChangedDa
 	if prev == event.PresenceAvailable {
 		// Offers to an agent who left stand no chance; put them back now
 		// rather than when they expire.
-		var offered []*Conversation
-		for c := range a.holding {
-			if c.Status == Offered {
-				offered = append(offered, c)
-			}
-		}
-		slices.SortFunc(offered, func(x, y *Conversation) int { return cmp.Compare(x.Seq, y.Seq) })
-		for _, c := range offered {
-			s.release(c, e.Time)
-			s.enqueue(c, c.Queue)
-		}
+		s.withdrawAll(a, e.Time)
 	}
 	s.updateAgent(a)
 	return nil

@@ -71,8 +71,8 @@ const (
 )
 
 // ValidDirectoryID reports whether s can name a queue, a skill or a canned
-// answer: 1 to 64 lowercase letters, digits, '-', '_' or '.', starting
-// with a letter or digit. Such ids are safe in URLs, logs and widget
+// answer: 1 to 64 lowercase letters, digits, '-', '_', '.' or ':'
+// ("lang:fr"), starting with a letter or digit. Such ids are safe in URLs, logs and widget
 // attributes.
 func ValidDirectoryID(s string) bool {
 	if s == "" || len(s) > MaxDirectoryIDLen {
@@ -81,7 +81,7 @@ func ValidDirectoryID(s string) bool {
 	for i, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case (r == '-' || r == '_' || r == '.') && i > 0:
+		case (r == '-' || r == '_' || r == '.' || r == ':') && i > 0:
 		default:
 			return false
 		}
@@ -91,7 +91,7 @@ func ValidDirectoryID(s string) bool {
 
 func (p *problems) directoryID(field, id string) {
 	if p.required(field, id) && !ValidDirectoryID(id) {
-		p.add(field, "%q is not an id (lowercase letters, digits, '-', '_', '.'; at most %d)", id, MaxDirectoryIDLen)
+		p.add(field, "%q is not an id (lowercase letters, digits, '-', '_', '.', ':'; at most %d)", id, MaxDirectoryIDLen)
 	}
 }
 

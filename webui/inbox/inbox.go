@@ -178,16 +178,29 @@ type Inbox struct {
 	inflight map[string]chan struct{}
 	clients  map[string]map[*client]struct{} // by tenant
 	done     chan struct{}
+	// unmarked is signalled when a tenant first seen on the bus needs its
+	// start marker.
+	unmarked chan struct{}
 }
 
 // tenantView is one tenant's conversations and routing fold.
 type tenantView struct {
-	id         string
-	st         *routing.State
+	id string
+	st *routing.State
+	// static: the tenant is in Config.Routing. configured: it is served,
+	// being static or having a queue or an agent from the directory.
+	static     bool
 	configured bool
 	marker     string
 	synced     bool
 	convs      map[string]*Conversation
+}
+
+// refresh recomputes whether t is served after its routing configuration
+// changed. Called with i.mu held.
+func (t *tenantView) refresh() {
+	cfg := t.st.Config()
+	t.configured = t.static || len(cfg.Queues) > 0 || len(cfg.Agents) > 0
 }
 
 // New validates cfg and builds an inbox; nothing runs until Run.
@@ -209,7 +222,7 @@ func New(cfg Config, b bus.Bus, a *auth.Auth, log *slog.Logger) (*Inbox, error) 
 		cfg: cfg, bus: b, auth: a, log: log.With("component", "inbox"),
 		tenants: map[string]*tenantView{}, waiters: map[string]chan error{},
 		inflight: map[string]chan struct{}{}, clients: map[string]map[*client]struct{}{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), unmarked: make(chan struct{}, 1),
 	}
 	for _, tc := range cfg.Routing.Tenants {
 		if tc.DedupeWindow == 0 {
@@ -222,15 +235,17 @@ func New(cfg Config, b bus.Bus, a *auth.Auth, log *slog.Logger) (*Inbox, error) 
 		if err != nil {
 			return nil, fmt.Errorf("inbox: tenant %s: %w", tc.ID, err)
 		}
-		i.tenants[tc.ID] = &tenantView{id: tc.ID, st: st, configured: true, convs: map[string]*Conversation{}}
+		i.tenants[tc.ID] = &tenantView{id: tc.ID, st: st, static: true, configured: true, convs: map[string]*Conversation{}}
 	}
 	return i, nil
 }
 
 // Run replays the conversation, outbox and routing topics from their
 // beginning, then follows them (and typing signals) until ctx ends (nil)
-// or the bus fails. A tenant is served once this instance's start marker
-// on the routing log is read back.
+// or the bus fails. A tenant is served once it has a routing
+// configuration (static, or a queue or an agent from the directory) and
+// this instance's start marker on the routing log is read back; a tenant
+// first seen on the bus gets its marker then.
 func (i *Inbox) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -313,6 +328,13 @@ func (i *Inbox) Run(ctx context.Context) error {
 			return nil
 		case err := <-errc:
 			return err
+		case <-i.unmarked:
+			if err := i.publishMarkers(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		case now := <-sweep.C:
 			i.evict(now)
 		}
@@ -338,14 +360,17 @@ func (i *Inbox) evict(now time.Time) int {
 	return n
 }
 
-// publishMarkers writes one router.started marker per configured tenant
-// on the routing log; a tenant's view is caught up once its marker is read
-// back, exactly as a router's (routing folds it as a no-op).
+// publishMarkers writes one router.started marker on the routing log per
+// tenant that has none: the configured ones at start, others once seen on
+// the bus (the directory may configure them later). A tenant's view is
+// caught up once its marker is read back, exactly as a router's (routing
+// folds it as a no-op).
 func (i *Inbox) publishMarkers(ctx context.Context) error {
 	i.mu.Lock()
 	var msgs []bus.Message
+	var marked []*tenantView
 	for id, t := range i.tenants {
-		if !t.configured || t.marker != "" {
+		if t.marker != "" {
 			continue
 		}
 		e, err := event.New(event.RouterStarted, id, &event.RouterStartedData{RouterID: "inbox/" + i.cfg.ReaderID},
@@ -361,12 +386,20 @@ func (i *Inbox) publishMarkers(ctx context.Context) error {
 		}
 		t.marker = e.ID
 		msgs = append(msgs, m)
+		marked = append(marked, t)
 	}
 	i.mu.Unlock()
 	if len(msgs) == 0 {
 		return nil
 	}
 	if err := i.bus.Publish(ctx, event.TopicRouting, msgs...); err != nil {
+		i.mu.Lock()
+		for _, t := range marked {
+			if !t.synced {
+				t.marker = "" // marked again by the next call
+			}
+		}
+		i.mu.Unlock()
 		return fmt.Errorf("inbox: publish start markers: %w", err)
 	}
 	return nil

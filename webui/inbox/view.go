@@ -115,17 +115,27 @@ func (c *Conversation) detail() Detail {
 	return d
 }
 
-// view returns tenant's view, creating it for a tenant seen on the bus but
-// not configured (folded, never served). Called with i.mu held.
+// view returns tenant's view, creating it for a tenant seen on the bus
+// without a static configuration: folded, and served once the directory
+// gives it a queue or an agent (tenantView.refresh) and its start marker,
+// requested here, is read back. Called with i.mu held.
 func (i *Inbox) view(tenant string) *tenantView {
 	t := i.tenants[tenant]
 	if t == nil && event.ValidTenant(tenant) {
-		st, err := routing.NewState(routing.TenantConfig{ID: tenant, DedupeWindow: routing.DefaultDedupeWindow})
+		window := i.cfg.Routing.DedupeWindow
+		if window == 0 {
+			window = routing.DefaultDedupeWindow
+		}
+		st, err := routing.NewState(routing.TenantConfig{ID: tenant, DedupeWindow: window})
 		if err != nil {
 			return nil
 		}
 		t = &tenantView{id: tenant, st: st, convs: map[string]*Conversation{}}
 		i.tenants[tenant] = t
+		select {
+		case i.unmarked <- struct{}{}:
+		default: // a marker run is already due; it takes every tenant unmarked
+		}
 	}
 	return t
 }
@@ -166,6 +176,9 @@ func (i *Inbox) foldRouting(d *bus.Delivery) {
 	}
 	verdict := t.st.Apply(e)
 	defer i.settle(event.TopicRouting, e.ID, verdict)
+	if verdict == nil && routing.IsDirectoryFact(e.Type) {
+		t.refresh()
+	}
 	if e.ID == t.marker && t.marker != "" {
 		t.synced = true
 		i.log.Info("caught up with the routing log", "tenant", t.id)
