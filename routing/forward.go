@@ -38,6 +38,9 @@ const forwardBatch = 256
 func (r *Router) forward(ctx context.Context, topic string) error {
 	sub, err := r.bus.Subscribe(ctx, topic, bus.SubscribeOptions{Group: r.cfg.Group, Start: bus.StartEarliest})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("routing: subscribe to %s: %w", topic, err)
 	}
 	defer sub.Close()

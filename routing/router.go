@@ -226,6 +226,9 @@ func (r *Router) Run(ctx context.Context) error {
 
 	reader, err := r.bus.Subscribe(ctx, event.TopicRouting, bus.SubscribeOptions{Start: bus.StartEarliest})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("routing: subscribe to %s: %w", event.TopicRouting, err)
 	}
 	var wg sync.WaitGroup

@@ -488,7 +488,12 @@ func firstError(errs kafkago.WriteErrors) error {
 func retriable(err error) bool {
 	var kerr kafkago.Error
 	if errors.As(err, &kerr) {
-		return kerr.Temporary() || kerr == kafkago.UnknownTopicOrPartition || kerr == kafkago.TopicAlreadyExists
+		// A KRaft broker that just started (or restarted) is fenced until
+		// the controller has its first heartbeat; creating a topic then
+		// fails with InvalidReplicationFactor "All brokers are currently
+		// fenced", which passes once the broker is registered.
+		fenced := kerr == kafkago.InvalidReplicationFactor && strings.Contains(err.Error(), "fenced")
+		return kerr.Temporary() || fenced || kerr == kafkago.UnknownTopicOrPartition || kerr == kafkago.TopicAlreadyExists
 	}
 	// Network errors, closed connections, timeouts: the broker may return.
 	return true

@@ -218,6 +218,9 @@ func (c *Channel) Run(ctx context.Context) error {
 			for _, s := range subs[:i] {
 				s.Close()
 			}
+			if ctx.Err() != nil {
+				return nil // stopped while starting
+			}
 			return fmt.Errorf("chat: subscribe %s: %w", r.topic, err)
 		}
 		subs[i] = s
@@ -225,6 +228,9 @@ func (c *Channel) Run(ctx context.Context) error {
 	if err := c.publishMarkers(ctx); err != nil {
 		for _, s := range subs {
 			s.Close()
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		return err
 	}

@@ -26,9 +26,13 @@ import (
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/busmetrics"
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/channels/chat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/directory"
+	"github.com/hotline-hub/hotline/webui/inbox"
 	"github.com/hotline-hub/hotline/webui/ui"
 )
 
@@ -42,7 +46,11 @@ type App struct {
 	reg *prometheus.Registry
 	ln  net.Listener
 
-	auth *auth.Auth
+	auth   *auth.Auth
+	dir    *directory.Store
+	router *routing.Router
+	chat   *chat.Channel
+	inbox  *inbox.Inbox
 
 	// Stdout receives what a person starting the process must see once: the
 	// first-start admin login. Default os.Stdout.
@@ -98,6 +106,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 
+	if err := a.newContactCentre(cfg, log); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		_ = raw.Close()
@@ -109,9 +122,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// Components in start order; later issues add channels, routing, search.
+	// Components in start order: the folds the others read first, the
+	// HTTP server last (and so stopped first).
 	a.components = []namedComponent{
 		{"auth", a.auth},
+		{"directory", a.dir},
+		{"directory-sync", componentFunc(a.syncChat)},
+		{"routing", a.router},
+		{"inbox", a.inbox},
+		{"chat", a.chat},
 		{"http", httpServer{srv: srv, ln: ln, timeout: cfg.ShutdownTimeout}},
 	}
 	return a, nil
@@ -135,6 +154,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	a.auth.Routes(mux)
+	a.dir.Routes(mux, a.auth)
+	a.inbox.Routes(mux)
+	a.chat.Routes(mux)
 	mux.Handle("GET /api/v1/openapi.json", api.OpenAPIHandler())
 	// The web app: everything that is not an API, the chat gateway or an
 	// operational endpoint.
@@ -171,6 +193,12 @@ func (a *App) bootstrap(ctx context.Context) error {
 	}
 	if created {
 		a.log.Info("created the first tenant and its admin account", "tenant", creds.Tenant, "login", creds.Login)
+		if err := a.starterDirectory(ctx, creds); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("first-start directory: %w", err)
+		}
 		_, _ = fmt.Fprintf(a.Stdout, "First start: sign in at http://%s as %q (tenant %q) with password %s\n"+
 			"This password is shown only now; change it after signing in.\n", a.Addr(), creds.Login, creds.Tenant, creds.Password)
 	}
@@ -182,6 +210,11 @@ func (a *App) bootstrap(ctx context.Context) error {
 type Component interface {
 	Run(ctx context.Context) error
 }
+
+// componentFunc makes a function a Component.
+type componentFunc func(ctx context.Context) error
+
+func (f componentFunc) Run(ctx context.Context) error { return f(ctx) }
 
 type namedComponent struct {
 	name string
