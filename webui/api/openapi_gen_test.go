@@ -155,16 +155,16 @@ func buildOpenAPI() m {
 		"info": m{
 			"title":   "Hotline HTTP API",
 			"version": "1",
-			"summary": "The hub's JSON API: sign-in, tenants and accounts, and the agent inbox.",
+			"summary": "The hub's JSON API: sign-in, tenants and accounts, the agent inbox, and the tenants' directories.",
 			"description": "Every request and response body is JSON (`application/json`), at most 64 KiB, one object " +
 				"with no unknown fields. Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}` (schema Error); " +
 				"`field` names the request field at fault when there is one. Responses are never cached (`Cache-Control: no-store`).\n\n" +
 				"Authentication: POST /api/v1/auth/login sets the session cookie `hotline_session` (HttpOnly, SameSite=Lax) " +
-				"and returns `csrf_token`; GET /api/v1/auth/me returns it again. Every unsafe request (POST, PUT, PATCH) with " +
+				"and returns `csrf_token`; GET /api/v1/auth/me returns it again. Every unsafe request (POST, PUT, PATCH, DELETE) with " +
 				"a session must send it back in the `X-CSRF-Token` header, and an Origin or Referer, when sent, must name the " +
 				"hub's own host.\n\n" +
 				"Tenants are isolated: another tenant's resources answer 404 as if absent, except to hub operators on the " +
-				"tenant and account endpoints. Roles are `agent`, `supervisor`, `analyst` and `admin`; `operator` is a flag " +
+				"tenant, account and directory endpoints. Roles are `agent`, `supervisor`, `analyst` and `admin`; `operator` is a flag " +
 				"on an account (hub operators create tenants and administer any tenant).",
 		},
 		"servers": []m{{"url": "/", "description": "The hub itself"}},
@@ -174,10 +174,12 @@ func buildOpenAPI() m {
 			{"name": "inbox", "description": "The agent inbox: conversations, replies, notes, routing actions, presence. " +
 				"Served where routing is configured with the tenant's queues and agents; this version of `hotline serve` " +
 				"does not mount these endpoints yet (they arrive with the admin pages that configure agents)."},
+			{"name": "directory", "description": "Each tenant's directory of who handles what: queues, the skill catalogue, " +
+				"agents' routing profiles, canned answers and operator scripts, and the chat widget's settings."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
-		"components": components(),
+		"components": withSchemas(components(), directorySchemas()),
 	}
 }
 
@@ -341,7 +343,7 @@ func paths() m {
 					"503": errAuthUnavailable,
 				}, "`invalid_field`: an invalid value, a change of one's own role, `unlocked: false`, re-enabling a disabled account, or disabling oneself.")),
 		},
-	}, inboxPaths())
+	}, merge(inboxPaths(), directoryPaths()))
 }
 
 const conv = "/api/v1/tenants/{tenant}/conversations/{id}"
@@ -394,21 +396,26 @@ func inboxPaths() m {
 		base + "conversations": m{
 			"get": op("listConversations", "inbox", "List conversations",
 				readRoles+" `view=mine` (default): assigned or offered to the caller; `queues`: waiting in queues the caller "+
-					"can take; `all`: every conversation (not for agents). Newest activity first.",
+					"can take; `all`: every conversation (not for agents); `contact`: every conversation of the contact "+
+					"`contact` on any channel, the customer's dossier (agents only while a conversation of that contact is "+
+					"assigned or offered to them). Newest activity first.",
 				safeSecurity, []m{tenantParam,
 					{"name": "view", "in": "query", "required": false, "description": "Which conversations.",
-						"schema": m{"type": "string", "enum": []string{"mine", "queues", "all"}, "default": "mine"}},
+						"schema": m{"type": "string", "enum": []string{"mine", "queues", "all", "contact"}, "default": "mine"}},
+					{"name": "contact", "in": "query", "required": false, "description": "The contact id, with `view=contact` only.",
+						"schema": m{"type": "string"}},
 					{"name": "status", "in": "query", "required": false, "description": "Only conversations in this status.",
 						"schema": m{"type": "string", "enum": statuses}},
 				}, nil,
-				inboxFails(false, "`view=all` by an agent.", m{
+				inboxFails(false, "`view=all` by an agent, or `view=contact` by an agent serving no conversation of that contact.", m{
 					"200": ok("The conversations.", "ConversationList"),
-					"400": fail("`invalid_field` (field `view` or `status`): an unknown value."),
+					"400": fail("`invalid_field` (field `view`, `status` or `contact`): an unknown value, or `contact` missing with `view=contact` or given without it."),
 				})),
 		},
 		base + "conversations/{id}": m{
 			"get": op("getConversation", "inbox", "Read a conversation",
-				readRoles+" Agents may open conversations assigned or offered to them, that they had last, or that wait in a queue.",
+				readRoles+" Agents may open conversations assigned or offered to them, that they had last, or that wait in a queue, "+
+					"and read (not act on) the conversations of a contact one of whose conversations is assigned or offered to them.",
 				safeSecurity, []m{tenantParam, convParam}, nil,
 				inboxFails(false, "Agents get it for a conversation that is not theirs, not offered to them and not waiting.", m{
 					"200": ok("The conversation with its thread and notes.", "ConversationDetail"),
@@ -499,6 +506,7 @@ func components() m {
 		"offer":         ref("Offer"),
 		"last_activity": dateTime("The last event about it."),
 		"messages":      integer("Messages in the thread, including dropped ones."),
+		"first_line":    str("With `view=contact` only: the first line of the oldest message kept, at most 120 characters."),
 	}
 	summaryRequired := []string{"id", "tenant", "channel", "customer", "status", "last_activity", "messages"}
 	return m{
@@ -506,12 +514,12 @@ func components() m {
 			"cookieAuth": m{"type": "apiKey", "in": "cookie", "name": "hotline_session",
 				"description": "The session cookie set by POST /api/v1/auth/login."},
 			"csrfToken": m{"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-				"description": "The session's `csrf_token` (login response or GET /api/v1/auth/me); required on POST, PUT and PATCH."},
+				"description": "The session's `csrf_token` (login response or GET /api/v1/auth/me); required on POST, PUT, PATCH and DELETE."},
 		},
 		"schemas": m{
 			"Error": object("Every error response.", []string{"error"}, m{
 				"error": object("", []string{"code", "message"}, m{
-					"code":    str("Machine-readable: not_authenticated, csrf_failed, forbidden, not_found, conflict, invalid_json, unknown_field, invalid_field, body_too_large, unsupported_media_type, invalid_credentials, account_locked, rate_limited, unavailable, internal."),
+					"code":    str("Machine-readable: not_authenticated, csrf_failed, forbidden, not_found, conflict, in_use, invalid_json, unknown_field, invalid_field, body_too_large, unsupported_media_type, invalid_credentials, account_locked, rate_limited, unavailable, internal."),
 					"message": str("For people."),
 					"field":   str("The request field at fault, when there is one."),
 				}),

@@ -25,6 +25,7 @@ import (
 	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/directory"
 	"github.com/hotline-hub/hotline/webui/inbox"
 )
 
@@ -222,9 +223,13 @@ func startHub(t *testing.T) *hub {
 	if err != nil {
 		t.Fatalf("inbox.New: %v", err)
 	}
+	dir, err := directory.New(directory.Config{ReaderID: "openapi-test"}, b, nil)
+	if err != nil {
+		t.Fatalf("directory.New: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{"auth": a.Run, "inbox": in.Run} {
+	for name, run := range map[string]func(context.Context) error{"auth": a.Run, "inbox": in.Run, "directory": dir.Run} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -239,6 +244,7 @@ func startHub(t *testing.T) *hub {
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	in.Routes(mux)
+	dir.Routes(mux, a)
 	mux.Handle("GET /api/v1/openapi.json", api.OpenAPIHandler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -301,7 +307,8 @@ func concrete(path string) string {
 
 // TestOpenAPICoversRoutes checks both directions: every documented
 // operation reaches a handler of the real routes, and every route
-// registered in webui/auth/http.go and webui/inbox/http.go is documented.
+// registered in webui/auth/http.go, webui/inbox/http.go and
+// webui/directory/http.go is documented.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	doc := served(t)
 	h := startHub(t)
@@ -329,7 +336,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			t.Errorf("%s %s: answered %d, which is not documented", o.method, o.path, r.status)
 		}
 	}
-	for _, src := range []string{"../auth/http.go", "../inbox/http.go"} {
+	for _, src := range []string{"../auth/http.go", "../inbox/http.go", "../directory/http.go"} {
 		routes := registeredRoutes(t, src)
 		if len(routes) == 0 {
 			t.Fatalf("%s: no route found; the pattern reader is broken", src)
@@ -453,6 +460,25 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 		{"GET", "/api/v1/tenants/demo/conversations?view=all", "", 200},
 		{"GET", "/api/v1/tenants/demo/conversations/none", "", 404},
 		{"GET", "/api/v1/tenants/acme/conversations", "", 404},
+		{"PUT", "/api/v1/tenants/acme/skills/billing", `{"name":"Billing"}`, 201},
+		{"PUT", "/api/v1/tenants/acme/skills/billing", `{"id":"other","name":"Billing"}`, 422},
+		{"GET", "/api/v1/tenants/acme/skills", "", 200},
+		{"PUT", "/api/v1/tenants/acme/queues/support", `{"name":"Support","channels":["chat","email"],"skills":["billing"],` +
+			`"hours":{"timezone":"Europe/Paris","weekly":{"monday":["08:00-12:00"]},"holidays":[{"date":"2026-12-25","name":"Noël","open":[]}]}}`, 201},
+		{"PUT", "/api/v1/tenants/acme/queues/back", `{"name":"Back","channels":["email"],"overflow_after_seconds":60,"overflow_queue":"support"}`, 201},
+		{"PUT", "/api/v1/tenants/acme/queues/bad", `{"name":"","channels":[]}`, 422},
+		{"PUT", "/api/v1/tenants/acme/queues/bad", `{"name":"Bad","colour":"red"}`, 400},
+		{"GET", "/api/v1/tenants/acme/queues", "", 200},
+		{"PUT", "/api/v1/tenants/acme/widget", `{"allowed_origins":["https://acme.example"],"default_queue":"support"}`, 200},
+		{"GET", "/api/v1/tenants/acme/widget", "", 200},
+		{"DELETE", "/api/v1/tenants/acme/queues/support", "", 409},
+		{"DELETE", "/api/v1/tenants/acme/skills/nope", "", 404},
+		{"PUT", "/api/v1/tenants/acme/canned-answers/hello", `{"kind":"answer","title":"Hello","text":"Hello {{customer.name}}","queues":["support"]}`, 201},
+		{"GET", "/api/v1/tenants/acme/canned-answers?language=en", "", 200},
+		{"GET", "/api/v1/tenants/acme/canned-answers?kind=poem", "", 422},
+		{"GET", "/api/v1/tenants/acme/agents", "", 200},
+		{"PUT", "/api/v1/tenants/acme/agents/nobody/profile", `{"capacity":{"chat":1}}`, 404},
+		{"GET", "/api/v1/tenants/nowhere/queues", "", 404},
 	}
 	for _, s := range steps {
 		csrfHeader := ""
@@ -465,6 +491,24 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 			continue
 		}
 		check(s.method, s.path, r)
+	}
+
+	// An agent's routing profile, then the agents list showing it.
+	agents := check("GET", "/api/v1/tenants/acme/agents", h.do(t, "GET", "/api/v1/tenants/acme/agents", cookie, "", ""))
+	list, _ := agents["agents"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("agents of acme: %v", agents)
+	}
+	id, _ := list[0].(map[string]any)["account_id"].(string)
+	path := "/api/v1/tenants/acme/agents/" + id + "/profile"
+	r = h.do(t, "PUT", path, cookie, csrf, `{"skills":["billing"],"capacity":{"chat":3,"voice":1,"email":5,"sms":3}}`)
+	if r.status != 200 {
+		t.Fatalf("PUT %s: %d %s", path, r.status, r.body)
+	}
+	check("PUT", path, r)
+	agents = check("GET", "/api/v1/tenants/acme/agents", h.do(t, "GET", "/api/v1/tenants/acme/agents", cookie, "", ""))
+	if p, _ := agents["agents"].([]any)[0].(map[string]any)["profile"].(map[string]any); p == nil {
+		t.Errorf("the profile is not listed: %v", agents)
 	}
 }
 

@@ -22,7 +22,8 @@ import (
 // auth.Authenticate:
 //
 //	GET  /api/v1/tenants/{tenant}/conversations?view=mine|queues|all&status=  agents, supervisors, analysts, admins (all: not agents)
-//	GET  /api/v1/tenants/{tenant}/conversations/{id}                          the same; agents only theirs, offered to them, or waiting
+//	GET  /api/v1/tenants/{tenant}/conversations?view=contact&contact=         a contact's dossier; agents only while they hold or are offered one of its conversations
+//	GET  /api/v1/tenants/{tenant}/conversations/{id}                          the same; agents only theirs, offered to them, waiting, or (read-only) in the dossier of a contact they serve
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/accept|decline           the agent offered it
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/messages {client_id,text} the assigned agent, supervisors, admins
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/notes {client_id?,text}  who may read it (not analysts)
@@ -110,9 +111,34 @@ func mayRead(p auth.Principal, c *Conversation) bool {
 	return privileged(p) || mine(p, c.Summary) || c.lastAgent == p.AccountID || c.Status == StatusWaiting
 }
 
+// servesContact reports whether p may see the dossier of contact: agents
+// only while a conversation of that contact is assigned or offered to
+// them, so an agent reads a customer's history while serving them and not
+// otherwise. Called with i.mu held.
+func servesContact(p auth.Principal, t *tenantView, contact string) bool {
+	if privileged(p) {
+		return true
+	}
+	if contact == "" {
+		return false
+	}
+	for _, c := range t.convs {
+		if c.ContactID == contact && mine(p, c.summary()) {
+			return true
+		}
+	}
+	return false
+}
+
 // conversationFor resolves {id} for p under i.mu: 404 if absent, 403 if p
-// may not read it. On success i.mu is held and the caller unlocks.
+// may not act on it. On success i.mu is held and the caller unlocks.
 func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.Principal, t *tenantView) (*Conversation, bool) {
+	return i.lookup(w, r, p, t, mayRead)
+}
+
+// lookup is conversationFor with the access rule may.
+func (i *Inbox) lookup(w http.ResponseWriter, r *http.Request, p auth.Principal, t *tenantView,
+	may func(auth.Principal, *Conversation) bool) (*Conversation, bool) {
 	i.mu.Lock()
 	c := t.convs[r.PathValue("id")]
 	if c == nil {
@@ -120,7 +146,7 @@ func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.P
 		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
 		return nil, false
 	}
-	if !mayRead(p, c) {
+	if !may(p, c) {
 		i.mu.Unlock()
 		api.WriteError(w, http.StatusForbidden, "forbidden", "this conversation is not yours", "")
 		return nil, false
@@ -128,19 +154,54 @@ func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.P
 	return c, true
 }
 
+// listItem is a Summary in a list; the dossier (view=contact) adds each
+// conversation's first line, so a contact's history reads at a glance.
+type listItem struct {
+	Summary
+	FirstLine string `json:"first_line,omitempty"`
+}
+
+// maxFirstLine bounds a dossier entry's first line, in runes.
+const maxFirstLine = 120
+
+// firstLine is the first non-empty line of the oldest message kept.
+func firstLine(thread []Entry) string {
+	if len(thread) == 0 {
+		return ""
+	}
+	for line := range strings.Lines(thread[0].Text) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if utf8.RuneCountInString(line) > maxFirstLine {
+			line = string([]rune(line)[:maxFirstLine]) + "…"
+		}
+		return line
+	}
+	return ""
+}
+
 func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 	p, t, ok := i.tenantFor(w, r)
 	if !ok {
 		return
 	}
-	view := r.URL.Query().Get("view")
+	q := r.URL.Query()
+	view := q.Get("view")
 	if view == "" {
 		view = "mine"
 	}
-	status := r.URL.Query().Get("status")
+	status, contact := q.Get("status"), q.Get("contact")
 	switch {
-	case view != "mine" && view != "queues" && view != "all":
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("view %q is not mine, queues or all", view), "view")
+	case view != "mine" && view != "queues" && view != "all" && view != "contact":
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("view %q is not mine, queues, all or contact", view), "view")
+		return
+	case view == "contact" && contact == "":
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "view=contact needs a contact id", "contact")
+		return
+	case view != "contact" && contact != "":
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", "contact is only for view=contact", "contact")
 		return
 	case status != "" && !slices.Contains([]string{StatusWaiting, StatusOffered, StatusAssigned, StatusResolved, StatusAbandoned}, status):
 		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("status %q is not waiting, offered, assigned, resolved or abandoned", status), "status")
@@ -150,13 +211,22 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i.mu.Lock()
-	out := []Summary{}
+	if view == "contact" && !servesContact(p, t, contact) {
+		i.mu.Unlock()
+		api.WriteError(w, http.StatusForbidden, "forbidden", "agents see a contact's conversations only while serving one of them", "")
+		return
+	}
+	out := []listItem{}
 	for _, c := range t.convs {
 		s := c.summary()
 		if s.Status == "" || status != "" && s.Status != status {
 			continue
 		}
 		switch view {
+		case "contact":
+			if s.ContactID != contact {
+				continue
+			}
 		case "mine":
 			if !mine(p, s) {
 				continue
@@ -166,10 +236,14 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		out = append(out, s)
+		item := listItem{Summary: s}
+		if view == "contact" {
+			item.FirstLine = firstLine(c.Thread)
+		}
+		out = append(out, item)
 	}
 	i.mu.Unlock()
-	slices.SortFunc(out, func(a, b Summary) int {
+	slices.SortFunc(out, func(a, b listItem) int {
 		if c := b.LastActivity.Compare(a.LastActivity); c != 0 {
 			return c
 		}
@@ -183,7 +257,12 @@ func (i *Inbox) handleGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, ok := i.conversationFor(w, r, p, t)
+	// Besides what they may act on, agents read (never write: the
+	// actions use conversationFor) the earlier conversations of a contact
+	// they serve.
+	c, ok := i.lookup(w, r, p, t, func(p auth.Principal, c *Conversation) bool {
+		return mayRead(p, c) || c.ContactID != "" && servesContact(p, t, c.ContactID)
+	})
 	if !ok {
 		return
 	}

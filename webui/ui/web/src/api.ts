@@ -37,7 +37,8 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method: string, path: string, body?: unknown, csrf?: string): Promise<Response> {
+/** One API request; a non-2xx answer throws an ApiError with the body's code and field. */
+export async function call(method: string, path: string, body?: unknown, csrf?: string): Promise<Response> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (csrf) headers["X-CSRF-Token"] = csrf;
@@ -65,7 +66,8 @@ async function call(method: string, path: string, body?: unknown, csrf?: string)
   throw new ApiError(res.status, code, message, field);
 }
 
-async function json<T>(res: Response): Promise<T> {
+/** The response body as T, or an ApiError if it is not JSON. */
+export async function json<T>(res: Response): Promise<T> {
   try {
     return (await res.json()) as T;
   } catch (e) {

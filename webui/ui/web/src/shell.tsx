@@ -1,12 +1,16 @@
-// The signed-in frame: who is signed in, the language switch, the password
-// dialog and sign-out. The inbox views mount in <main> once the inbox API
-// exists; until then the main area says so plainly.
-import { useState } from "preact/hooks";
+// The signed-in frame: navigation, who is signed in, the language switch,
+// the password dialog and sign-out; the page the hash names mounts in
+// <main>: the inbox (agents, supervisors, admins) or the admin pages
+// (admins, hub operators, and supervisors for canned answers).
+import { useEffect, useState } from "preact/hooks";
+import { AdminPage } from "./admin";
 import { ApiError, logout, type Session } from "./api";
 import { errorText } from "./errors";
 import { useI18n, type Lang, type MessageKey } from "./i18n";
+import { InboxPage } from "./inbox";
 import { LangSwitch } from "./langswitch";
 import { PasswordDialog } from "./password";
+import { redirect, useRoute } from "./route";
 
 interface Props {
   session: Session;
@@ -22,6 +26,16 @@ const roleKeys: Record<string, MessageKey> = {
   admin: "role.admin",
 };
 
+/** Who sees the inbox: the roles that handle conversations. */
+export function mayInbox(s: Session): boolean {
+  return ["agent", "supervisor", "admin"].includes(s.account.role);
+}
+
+/** Who sees the admin pages (the server decides what each may change). */
+export function mayAdmin(s: Session): boolean {
+  return s.account.operator || s.account.role === "admin" || s.account.role === "supervisor";
+}
+
 export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
   const { t } = useI18n();
   const [busy, setBusy] = useState(false);
@@ -29,6 +43,17 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
   const [pwOpen, setPwOpen] = useState(false);
   const acc = session.account;
   const roleKey = roleKeys[acc.role];
+  const route = useRoute();
+  const inbox = mayInbox(session);
+  const admin = mayAdmin(session);
+  const page = route.page === "inbox" && inbox ? "inbox" : route.page === "admin" && admin ? "admin" : "none";
+
+  // Home, or a page the role may not see, goes to the role's first page.
+  useEffect(() => {
+    if (page !== "none") return;
+    if (inbox) redirect("#/inbox");
+    else if (admin) redirect("#/admin");
+  }, [page, inbox, admin]);
 
   const signOut = async () => {
     setBusy(true);
@@ -47,6 +72,20 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
     <div class="shell">
       <header class="bar">
         <span class="brand">Hotline</span>
+        {inbox || admin ? (
+          <nav class="nav" aria-label={t("nav.label")}>
+            {inbox ? (
+              <a href="#/inbox" data-testid="nav-inbox" aria-current={page === "inbox" ? "page" : undefined}>
+                {t("nav.inbox")}
+              </a>
+            ) : null}
+            {admin ? (
+              <a href="#/admin" data-testid="nav-admin" aria-current={page === "admin" ? "page" : undefined}>
+                {t("nav.admin")}
+              </a>
+            ) : null}
+          </nav>
+        ) : null}
         <section class="who" aria-label={t("shell.account")}>
           <span class="name" data-testid="display-name">
             {acc.display_name || acc.login}
@@ -72,9 +111,19 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
           {errorText(t, error)}
         </p>
       ) : null}
-      <main class="empty">
-        <p data-testid="empty-main">{t("shell.empty")}</p>
-      </main>
+      {page === "inbox" ? (
+        <main class="page">
+          <InboxPage session={session} conversation={route.page === "inbox" ? route.conversation : undefined} onExpired={onExpired} />
+        </main>
+      ) : page === "admin" ? (
+        <main class="page">
+          <AdminPage session={session} onExpired={onExpired} />
+        </main>
+      ) : (
+        <main class="empty">
+          <p data-testid="empty-main">{t("shell.nothing")}</p>
+        </main>
+      )}
       {pwOpen ? <PasswordDialog session={session} onClose={() => setPwOpen(false)} onExpired={onExpired} /> : null}
     </div>
   );

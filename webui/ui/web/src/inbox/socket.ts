@@ -1,0 +1,114 @@
+// The agent's live socket (webui/inbox ws.go): reconnects with exponential
+// backoff and jitter, and tells its owner each time it (re)opens, so the
+// owner refetches what it may have missed while disconnected.
+import type { Entry, Summary } from "./api";
+
+export type Frame =
+  | { type: "conversation"; conversation: Summary }
+  | { type: "message"; conversation_id: string; entry: Entry }
+  | { type: "typing"; conversation_id: string; from: string; active: boolean };
+
+export type SocketState = "connecting" | "open" | "closed";
+
+export interface SocketHandlers {
+  onFrame: (f: Frame) => void;
+  onOpen: () => void;
+  onState: (s: SocketState) => void;
+}
+
+const minDelay = 500;
+const maxDelay = 30_000;
+
+function isFrame(v: unknown): v is Frame {
+  if (typeof v !== "object" || v === null) return false;
+  const f = v as Record<string, unknown>;
+  switch (f.type) {
+    case "conversation":
+      return typeof f.conversation === "object" && f.conversation !== null;
+    case "message":
+      return typeof f.conversation_id === "string" && typeof f.entry === "object" && f.entry !== null;
+    case "typing":
+      return typeof f.conversation_id === "string" && typeof f.active === "boolean";
+    default:
+      return false;
+  }
+}
+
+export class LiveSocket {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private timer: number | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly h: SocketHandlers,
+  ) {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.h.onState("connecting");
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.h.onState("open");
+      this.h.onOpen();
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== "string") return;
+      let v: unknown;
+      try {
+        v = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (isFrame(v)) this.h.onFrame(v);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.h.onState("closed");
+      this.retry();
+    };
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    const base = Math.min(maxDelay, minDelay * 2 ** this.attempt);
+    this.attempt++;
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.timer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  /** Reconnects now (after the tab wakes up or the network returns). */
+  nudge(): void {
+    if (this.stopped || this.ws) return;
+    if (this.timer !== undefined) window.clearTimeout(this.timer);
+    this.attempt = 0;
+    this.connect();
+  }
+
+  /** Tells the server the agent is typing (or stopped) in a conversation. */
+  typing(conversationId: string, active: boolean): void {
+    if (this.ws?.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: "typing", conversation_id: conversationId, active }));
+    }
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) window.clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = undefined;
+    ws?.close();
+  }
+}
