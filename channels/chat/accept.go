@@ -39,8 +39,11 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 		convID = derivedID("conv", t.id, v.id, clientID)
 	}
 	msgID := derivedID("msg", t.id, v.id, clientID)
+	// The visitor (one browser's token) is the contact until an agent
+	// links it to a known customer: it carries the visitor's earlier
+	// conversations into the dossier and back to their last agent.
 	opts := []event.Option{event.WithConversation(convID), event.WithChannel(event.ChannelChat),
-		event.WithSource(defaultSource), event.WithTime(now), event.WithSubject(v.id)}
+		event.WithSource(defaultSource), event.WithTime(now), event.WithSubject(v.id), event.WithContact(v.id)}
 	var evs []*event.Envelope
 	if newConv {
 		qe, err := event.New(event.ConversationQueued, t.id, &event.ConversationQueuedData{

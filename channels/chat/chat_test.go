@@ -57,6 +57,11 @@ func TestMessageAckedOnceDurableAndResendDeduped(t *testing.T) {
 		evs[1].ConversationID != ack.ConversationID || evs[1].Channel != event.ChannelChat {
 		t.Errorf("received = %+v in %s, ack %+v", r, evs[1].ConversationID, ack)
 	}
+	for _, e := range evs {
+		if e.ContactID != w.Visitor {
+			t.Errorf("%s carries contact %q, want the visitor %q", e.Type, e.ContactID, w.Visitor)
+		}
+	}
 	echo := c.next("message")
 	if echo.MessageID != ack.MessageID || echo.From != "visitor" || echo.Seq == 0 {
 		t.Errorf("echo = %+v", echo)
@@ -77,8 +82,12 @@ func TestMessageAckedOnceDurableAndResendDeduped(t *testing.T) {
 	if a3 := c3.next("ack"); a3 != ack {
 		t.Errorf("resend after reconnect ack = %+v, want %+v", a3, ack)
 	}
-	// A second message joins the same conversation without a new queued.
-	c3.message("m2", "Encore moi")
+	// A second message joins the same conversation without a new queued;
+	// the name typed meanwhile travels with it, a bad email is refused.
+	c3.send(map[string]any{"type": "message", "client_id": "m2", "text": "Encore moi", "name": "Élodie Martin", "email": "not an address"})
+	if f := c3.next("error"); f.Code != CodeBadFrame || !strings.Contains(f.Message, "email") {
+		t.Errorf("bad email on a message: %+v", f)
+	}
 	a4 := c3.next("ack")
 	if a4.ConversationID != ack.ConversationID || a4.MessageID == ack.MessageID {
 		t.Errorf("second ack = %+v", a4)
@@ -86,6 +95,9 @@ func TestMessageAckedOnceDurableAndResendDeduped(t *testing.T) {
 	evs = drain(t, b, event.TopicConversations)
 	if n, m := len(ofType(evs, event.MessageReceived)), len(ofType(evs, event.ConversationQueued)); n != 2 || m != 1 {
 		t.Fatalf("bus holds %d message.received and %d conversation.queued, want 2 and 1", n, m)
+	}
+	if r2 := mustDecode[*event.MessageReceivedData](t, ofType(evs, event.MessageReceived)[1]); r2.From.Name != "Élodie Martin" {
+		t.Errorf("second message from %+v, want the name given with it", r2.From)
 	}
 }
 

@@ -255,6 +255,25 @@ var (
 	langRe     = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 )
 
+// identify takes the name and email a frame carries, if any, into info;
+// a value that is not acceptable is reported to the visitor and ignored.
+func (s *conn) identify(f *clientFrame, info *visitorInfo) {
+	if name := strings.TrimSpace(f.Name); name != "" {
+		if utf8.RuneCountInString(name) > 100 || strings.ContainsAny(name, "\r\n\x00") {
+			s.sendError(CodeBadFrame, "name is over 100 characters or has line breaks; ignored")
+		} else {
+			info.name = name
+		}
+	}
+	if email := strings.TrimSpace(f.Email); email != "" {
+		if len(email) > 254 || !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n\x00") {
+			s.sendError(CodeBadFrame, "email "+quote(email)+" is not an address; ignored")
+		} else {
+			info.email = email
+		}
+	}
+}
+
 func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin string) bool {
 	if s.v != nil {
 		return s.badFrame("hello was already sent")
@@ -291,15 +310,8 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 		s.fail(CodeOriginForbidden, "origin "+quote(origin)+" may not embed this chat", websocket.ClosePolicyViolation)
 		return false
 	}
-	info := visitorInfo{name: strings.TrimSpace(f.Name), email: strings.TrimSpace(f.Email)}
-	if utf8.RuneCountInString(info.name) > 100 || strings.ContainsAny(info.name, "\r\n\x00") {
-		s.sendError(CodeBadFrame, "name is over 100 characters or has line breaks; ignored")
-		info.name = ""
-	}
-	if info.email != "" && (len(info.email) > 254 || !strings.Contains(info.email, "@") || strings.ContainsAny(info.email, " \r\n\x00")) {
-		s.sendError(CodeBadFrame, "email "+quote(info.email)+" is not an address; ignored")
-		info.email = ""
-	}
+	var info visitorInfo
+	s.identify(f, &info)
 	if langRe.MatchString(f.Lang) {
 		info.lang = f.Lang
 	}
@@ -405,6 +417,9 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 	}
 	a := prev
 	if !seen {
+		// A name or email typed after the widget connected travels on
+		// the message.
+		s.identify(f, &s.info)
 		var err error
 		a, _, err = c.acceptMessage(ctx, s.t, s.q, s.v, s.info, f.ClientID, text)
 		if err != nil {

@@ -347,7 +347,8 @@
     store("outbox", outbox);
     showOwnPending(m);
     connect();
-    send({ type: "message", client_id: m.client_id, text: m.text });
+    saveProfile();
+    send({ type: "message", client_id: m.client_id, text: m.text, name: profile.name, email: profile.email });
   }
   // A visitor with unsent messages from an earlier page reconnects at once.
   if (outbox.length > 0 || token) { connect(); }
