@@ -446,32 +446,45 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	if e.ConversationID == "" {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := vkey(e.Tenant, e.ConversationID)
-	cv := c.convs[k]
+	// Which events matter, and the decoding, are settled before taking
+	// the channel's lock, which every socket needs.
+	mustExist := false
 	switch e.Type {
 	case event.MessageReceived, event.MessageSent:
 		if e.Channel != event.ChannelChat {
 			return nil
 		}
 	case event.MessageDelivered:
-		if cv == nil || e.Channel != event.ChannelChat {
+		if e.Channel != event.ChannelChat {
 			return nil
 		}
+		mustExist = true
 	case event.ConversationResolved, event.ConversationAbandoned, event.ConversationReopened:
-		if cv == nil {
-			return nil
-		}
+		mustExist = true
 	default:
 		return nil
+	}
+	k := vkey(e.Tenant, e.ConversationID)
+	if mustExist {
+		c.mu.Lock()
+		cv := c.convs[k]
+		c.mu.Unlock()
+		if cv == nil {
+			return nil // not a conversation of this channel (or evicted)
+		}
 	}
 	p, err := e.Decode()
 	if err != nil {
 		c.log.Warn("skipping undecodable event", "tenant", e.Tenant, "conversation_id", e.ConversationID, "type", e.Type, "err", err)
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cv := c.convs[k]
 	if cv == nil {
+		if mustExist {
+			return nil
+		}
 		cv = c.convLocked(e.Tenant, e.ConversationID)
 	}
 	cv.last = later(cv.last, e.Time)

@@ -139,9 +139,11 @@ func (s *conn) badFrame(msg string) bool {
 	return true
 }
 
+// The upgrader reuses the HTTP server's read buffer (sizes 0) and lends
+// write buffers from a pool only while a frame is written: with thousands
+// of mostly idle visitors, per-socket buffers would be most of the memory.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
-	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
 	// The origin is checked per tenant once hello names it.
 	CheckOrigin: func(*http.Request) bool { return true },
 }

@@ -176,7 +176,7 @@ type Inbox struct {
 	tenants  map[string]*tenantView
 	waiters  map[string]chan error // topic + "\x00" + event id -> fold verdict
 	inflight map[string]chan struct{}
-	clients  map[string]map[*client]struct{} // by tenant
+	clients  map[string]*sockets // by tenant
 	done     chan struct{}
 	// unmarked is signalled when a tenant first seen on the bus needs its
 	// start marker.
@@ -221,7 +221,7 @@ func New(cfg Config, b bus.Bus, a *auth.Auth, log *slog.Logger) (*Inbox, error) 
 	i := &Inbox{
 		cfg: cfg, bus: b, auth: a, log: log.With("component", "inbox"),
 		tenants: map[string]*tenantView{}, waiters: map[string]chan error{},
-		inflight: map[string]chan struct{}{}, clients: map[string]map[*client]struct{}{},
+		inflight: map[string]chan struct{}{}, clients: map[string]*sockets{},
 		done: make(chan struct{}), unmarked: make(chan struct{}, 1),
 	}
 	for _, tc := range cfg.Routing.Tenants {
@@ -257,7 +257,7 @@ func (i *Inbox) Run(ctx context.Context) error {
 			close(i.done)
 		}
 		for _, cs := range i.clients {
-			for c := range cs {
+			for c := range cs.all {
 				c.stop()
 			}
 		}

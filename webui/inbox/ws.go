@@ -80,10 +80,6 @@ func mine(p auth.Principal, s Summary) bool {
 	return false
 }
 
-func canSee(t *tenantView, p auth.Principal, c *Conversation) bool {
-	return seesSummary(t, p, c.summary(), c.skills)
-}
-
 // Outgoing frames.
 type conversationOut struct {
 	Type         string  `json:"type"` // "conversation"
@@ -116,7 +112,7 @@ type typingIn struct {
 // announced too). Called with i.mu held.
 func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry *Entry) {
 	cs := i.clients[t.id]
-	if len(cs) == 0 {
+	if cs == nil || len(cs.all) == 0 {
 		return
 	}
 	sum := c.summary()
@@ -128,15 +124,96 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 	if entry != nil {
 		msg, _ = json.Marshal(messageOut{Type: "message", ConversationID: c.ID, Entry: *entry})
 	}
-	for cl := range cs {
+	sums := []Summary{sum}
+	if before != nil {
+		sums = append(sums, before.s)
+	}
+	cs.candidates(func(cl *client) {
 		now := seesSummary(t, cl.p, sum, c.skills)
 		was := before != nil && seesSummary(t, cl.p, before.s, before.skills)
 		if !now && !was {
-			continue
+			return
 		}
 		cl.enqueue(conv)
 		if msg != nil && now {
 			cl.enqueue(msg)
+		}
+	}, sums...)
+}
+
+// sockets are one tenant's agent sockets, indexed so that a change of a
+// conversation held by one agent reaches that agent and the supervisors
+// without looking at every other agent's socket: at 1,000 agents, a
+// message would otherwise cost 1,000 checks under the inbox's lock.
+type sockets struct {
+	all        map[*client]struct{}
+	privileged map[*client]struct{}            // see every conversation
+	byAgent    map[string]map[*client]struct{} // the others, by account
+}
+
+func newSockets() *sockets {
+	return &sockets{all: map[*client]struct{}{}, privileged: map[*client]struct{}{}, byAgent: map[string]map[*client]struct{}{}}
+}
+
+func (s *sockets) add(cl *client) {
+	s.all[cl] = struct{}{}
+	if privileged(cl.p) {
+		s.privileged[cl] = struct{}{}
+		return
+	}
+	m := s.byAgent[cl.p.AccountID]
+	if m == nil {
+		m = map[*client]struct{}{}
+		s.byAgent[cl.p.AccountID] = m
+	}
+	m[cl] = struct{}{}
+}
+
+func (s *sockets) remove(cl *client) {
+	delete(s.all, cl)
+	delete(s.privileged, cl)
+	if m := s.byAgent[cl.p.AccountID]; m != nil {
+		delete(m, cl)
+		if len(m) == 0 {
+			delete(s.byAgent, cl.p.AccountID)
+		}
+	}
+}
+
+// candidates calls fn for every socket that may see a conversation whose
+// summaries (now, and before a change) are sums, each socket once: all of
+// them while the conversation waits in a queue (any agent who can take
+// it sees it), else the privileged ones and those of the agents it is
+// assigned or offered to. fn still decides. Nil-safe.
+func (s *sockets) candidates(fn func(*client), sums ...Summary) {
+	if s == nil {
+		return
+	}
+	for _, sum := range sums {
+		if sum.Status == StatusWaiting {
+			for cl := range s.all {
+				fn(cl)
+			}
+			return
+		}
+	}
+	for cl := range s.privileged {
+		fn(cl)
+	}
+	var seen []string
+	for _, sum := range sums {
+		ids := [2]string{sum.AgentID}
+		if sum.Offer != nil {
+			ids[1] = sum.Offer.AgentID
+		}
+		for _, id := range ids {
+			if id == "" || slices.Contains(seen, id) {
+				continue
+			}
+			seen = append(seen, id)
+			for cl := range s.byAgent[id] {
+				fn(cl)
+			}
 		}
 	}
 }
@@ -166,9 +243,10 @@ func (c *client) enqueue(b []byte) {
 
 func (c *client) stop() { c.once.Do(func() { close(c.quit) }) }
 
+// The server's read buffer is reused and write buffers are pooled, as in
+// channels/chat: most agent sockets are idle most of the time.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
-	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
 	// CheckOrigin nil: gorilla rejects an Origin whose host is not the
 	// request's Host, so another site cannot open a socket with the
 	// agent's cookie.
@@ -185,13 +263,13 @@ func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
 	cl := &client{p: p, send: make(chan []byte, i.cfg.SendQueue), quit: make(chan struct{})}
 	i.mu.Lock()
 	if i.clients[t.id] == nil {
-		i.clients[t.id] = map[*client]struct{}{}
+		i.clients[t.id] = newSockets()
 	}
-	i.clients[t.id][cl] = struct{}{}
+	i.clients[t.id].add(cl)
 	i.mu.Unlock()
 	defer func() {
 		i.mu.Lock()
-		delete(i.clients[t.id], cl)
+		i.clients[t.id].remove(cl)
 		i.mu.Unlock()
 		cl.stop()
 	}()
