@@ -1,0 +1,229 @@
+package chatbench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Latency summarises one direction's latency samples.
+type Latency struct {
+	Samples int           `json:"samples"`
+	P50     time.Duration `json:"p50_ns"`
+	P90     time.Duration `json:"p90_ns"`
+	P99     time.Duration `json:"p99_ns"`
+	P999    time.Duration `json:"p999_ns"`
+	Max     time.Duration `json:"max_ns"`
+}
+
+// Summarize computes the percentiles of samples (nanoseconds), sorting it.
+func Summarize(samples []int64) Latency {
+	if len(samples) == 0 {
+		return Latency{}
+	}
+	slices.Sort(samples)
+	p := func(q float64) time.Duration { return time.Duration(Percentile(samples, q)) }
+	return Latency{Samples: len(samples), P50: p(50), P90: p(90), P99: p(99), P999: p(99.9), Max: p(100)}
+}
+
+// Percentile returns the q-th percentile (0 < q ≤ 100) of sorted by the
+// nearest-rank method: the smallest sample at least q% of the samples are
+// less than or equal to. It returns 0 for no samples.
+func Percentile(sorted []int64, q float64) int64 {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	// Nearest rank: ceil(q/100 × n), computed in integers on a 1e6 scale so
+	// that 99.9% of 1000 is exactly rank 999.
+	rank := (int64(q*1e4+0.5)*int64(n) + 1e6 - 1) / 1e6
+	return sorted[max(0, min(rank-1, int64(n-1)))]
+}
+
+// Counts are what one phase sent and received, measured messages only
+// (those scheduled after the warm-up).
+type Counts struct {
+	// Customer messages written to their sockets, and the hub's answers.
+	Sent     int `json:"sent"`
+	Acked    int `json:"acked"`
+	Received int `json:"received"` // by the assigned agents, each once
+	Lost     int `json:"lost"`     // Sent − Received at the end of the drain
+	// Duplicates are frames of a message an agent had already seen.
+	Duplicates int `json:"duplicates"`
+	// Agent replies: accepted by the API (2xx), received by customers, and
+	// accepted but not received (never below zero: a reply whose request
+	// failed late may still arrive).
+	Replies         int `json:"replies"`
+	RepliesReceived int `json:"replies_received"`
+	RepliesLost     int `json:"replies_lost"`
+	// Errors: send failures, error frames, failed replies, sockets closed
+	// during the run.
+	SendErrors  int `json:"send_errors"`
+	ErrorFrames int `json:"error_frames"`
+	ReplyErrors int `json:"reply_errors"`
+	Disconnects int `json:"disconnects"`
+}
+
+// PhaseReport is one measured phase: the hub or the bare relay.
+type PhaseReport struct {
+	Name string `json:"name"` // "hub" or "relay"
+	// Connected sockets and conversations assigned before the run.
+	Agents    int `json:"agents"`
+	Customers int `json:"customers"`
+	Assigned  int `json:"assigned"`
+	// Setup is how long logins, connections and assignment took.
+	Setup    time.Duration `json:"setup_ns"`
+	Measured time.Duration `json:"measured_ns"`
+	Counts   Counts        `json:"counts"`
+	// Rate is Sent per second of the measured window.
+	Rate float64 `json:"rate"`
+	// CustomerToAgent: from just before the customer's write to the agent
+	// socket's frame; AgentToCustomer: from just before the reply's POST to
+	// the customer's frame.
+	CustomerToAgent Latency `json:"customer_to_agent"`
+	// CustomerToAck: from the same write to the hub's ack on the customer's
+	// socket (the message is durable on the bus); the part of
+	// CustomerToAgent that is the chat channel and the bus.
+	CustomerToAck   Latency `json:"customer_to_ack"`
+	AgentToCustomer Latency `json:"agent_to_customer"`
+	// GeneratorLag is the delay between a message's scheduled time and its
+	// write by the worker (timer slack, a busy worker or machine), which the
+	// latencies do not include; a large one means the rate was not offered
+	// evenly.
+	GeneratorLagP99 time.Duration `json:"generator_lag_p99_ns"`
+	GeneratorLagMax time.Duration `json:"generator_lag_max_ns"`
+	// Hub process (the process serving the phase) over the measured window.
+	HubCPU       time.Duration `json:"hub_cpu_ns"`
+	HubPeakRSS   int64         `json:"hub_peak_rss_bytes"` // VmHWM, reset before the phase where the kernel allows
+	HubHeapInUse int64         `json:"hub_heap_in_use_bytes"`
+	HubHeapPeak  int64         `json:"hub_heap_peak_bytes"`
+	// WorkersCPU is the load generators' CPU over the measured window.
+	WorkersCPU time.Duration `json:"workers_cpu_ns"`
+	// FirstErrors are a few error messages seen, for diagnosis.
+	FirstErrors []string `json:"first_errors,omitempty"`
+}
+
+// Report is the result of a bench run.
+type Report struct {
+	Options  Settings      `json:"options"`
+	Start    time.Time     `json:"start"`
+	LoadAvg  string        `json:"loadavg_before"`
+	LoadEnd  string        `json:"loadavg_after"`
+	Phases   []PhaseReport `json:"phases"`
+	DataDir  string        `json:"data_dir"`
+	Profiled string        `json:"cpuprofile,omitempty"`
+}
+
+// Settings are the options a report was made with, as printed.
+type Settings struct {
+	Agents     int           `json:"agents"`
+	Customers  int           `json:"customers"`
+	Rate       int           `json:"rate"`
+	Duration   time.Duration `json:"duration_ns"`
+	Warmup     time.Duration `json:"warmup_ns"`
+	Drain      time.Duration `json:"drain_ns"`
+	ReplyEvery int           `json:"reply_every"`
+	Workers    int           `json:"workers"`
+	Capacity   int           `json:"capacity"`
+	Bus        string        `json:"bus"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("chatbench: encode report: %w", err)
+	}
+	return nil
+}
+
+// WriteText writes r as a plain text table, one column per phase.
+func (r *Report) WriteText(w io.Writer) error {
+	o := r.Options
+	var b strings.Builder
+	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d, %d workers, chat capacity %d, bus %s\n",
+		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.Workers, o.Capacity, o.Bus)
+	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, f func(p PhaseReport) string) {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, p := range r.Phases {
+			fmt.Fprintf(tw, "%s\t", f(p))
+		}
+		fmt.Fprintln(tw)
+	}
+	row("", func(p PhaseReport) string { return p.Name })
+	row("agents connected", func(p PhaseReport) string { return fmt.Sprint(p.Agents) })
+	row("customers connected", func(p PhaseReport) string { return fmt.Sprint(p.Customers) })
+	row("conversations assigned", func(p PhaseReport) string { return fmt.Sprint(p.Assigned) })
+	row("setup", func(p PhaseReport) string { return p.Setup.Round(100 * time.Millisecond).String() })
+	row("messages sent", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Sent) })
+	row("acked", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Acked) })
+	row("received by agents", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Received) })
+	row("lost", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Lost) })
+	row("achieved rate (msg/s)", func(p PhaseReport) string { return fmt.Sprintf("%.1f", p.Rate) })
+	lat := func(name string, get func(PhaseReport) Latency) {
+		row(name+" p50", func(p PhaseReport) string { return dur(get(p).P50) })
+		row(name+" p90", func(p PhaseReport) string { return dur(get(p).P90) })
+		row(name+" p99", func(p PhaseReport) string { return dur(get(p).P99) })
+		row(name+" p99.9", func(p PhaseReport) string { return dur(get(p).P999) })
+		row(name+" max", func(p PhaseReport) string { return dur(get(p).Max) })
+	}
+	lat("customer→agent", func(p PhaseReport) Latency { return p.CustomerToAgent })
+	row("customer→ack p50", func(p PhaseReport) string { return dur(p.CustomerToAck.P50) })
+	row("customer→ack p99", func(p PhaseReport) string { return dur(p.CustomerToAck.P99) })
+	row("customer→ack max", func(p PhaseReport) string { return dur(p.CustomerToAck.Max) })
+	row("replies sent", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Replies) })
+	row("replies received", func(p PhaseReport) string { return fmt.Sprint(p.Counts.RepliesReceived) })
+	row("replies lost", func(p PhaseReport) string { return fmt.Sprint(p.Counts.RepliesLost) })
+	lat("agent→customer", func(p PhaseReport) Latency { return p.AgentToCustomer })
+	row("generator lag p99", func(p PhaseReport) string { return dur(p.GeneratorLagP99) })
+	row("generator lag max", func(p PhaseReport) string { return dur(p.GeneratorLagMax) })
+	row("errors (send/frames/reply/disc.)", func(p PhaseReport) string {
+		c := p.Counts
+		return fmt.Sprintf("%d/%d/%d/%d", c.SendErrors, c.ErrorFrames, c.ReplyErrors, c.Disconnects)
+	})
+	row("duplicates", func(p PhaseReport) string { return fmt.Sprint(p.Counts.Duplicates) })
+	row("hub CPU (user+sys)", func(p PhaseReport) string {
+		if p.Measured <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%s (%.0f%% of a core)", p.HubCPU.Round(10*time.Millisecond), 100*p.HubCPU.Seconds()/p.Measured.Seconds())
+	})
+	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
+	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return mib(p.HubPeakRSS) })
+	row("hub Go heap in use (end/peak)", func(p PhaseReport) string { return mib(p.HubHeapInUse) + " / " + mib(p.HubHeapPeak) })
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range r.Phases {
+		for _, e := range p.FirstErrors {
+			fmt.Fprintf(&b, "%s error: %s\n", p.Name, e)
+		}
+	}
+	if r.Profiled != "" {
+		fmt.Fprintf(&b, "hub CPU profile of the measured window: %s\n", r.Profiled)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	default:
+		return d.Round(time.Microsecond).String()
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

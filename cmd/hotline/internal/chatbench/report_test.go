@@ -1,0 +1,176 @@
+package chatbench
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	hundred := make([]int64, 100)
+	for i := range hundred {
+		hundred[i] = int64(i + 1) // 1..100
+	}
+	thousand := make([]int64, 1000)
+	for i := range thousand {
+		thousand[i] = int64(i + 1)
+	}
+	for _, tc := range []struct {
+		name   string
+		sorted []int64
+		q      float64
+		want   int64
+	}{
+		{"empty", nil, 50, 0},
+		{"one sample p50", []int64{7}, 50, 7},
+		{"one sample p99.9", []int64{7}, 99.9, 7},
+		{"two samples p50 is the lower", []int64{1, 2}, 50, 1},
+		{"two samples p51 is the upper", []int64{1, 2}, 51, 2},
+		{"p50 of 1..100", hundred, 50, 50},
+		{"p90 of 1..100", hundred, 90, 90},
+		{"p99 of 1..100", hundred, 99, 99},
+		{"p99.9 of 1..100 is the max", hundred, 99.9, 100},
+		{"p100 is the max", hundred, 100, 100},
+		{"p99.9 of 1..1000", thousand, 99.9, 999},
+		{"p0.1 of 1..1000", thousand, 0.1, 1},
+		{"tiny q is the min", hundred, 0.0001, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Percentile(tc.sorted, tc.q); got != tc.want {
+				t.Errorf("Percentile(%d samples, %v) = %d, want %d", len(tc.sorted), tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSummarizeSorts(t *testing.T) {
+	s := []int64{5e6, 1e6, 4e6, 2e6, 3e6}
+	l := Summarize(s)
+	want := Latency{Samples: 5, P50: 3 * time.Millisecond, P90: 5 * time.Millisecond, P99: 5 * time.Millisecond,
+		P999: 5 * time.Millisecond, Max: 5 * time.Millisecond}
+	if l != want {
+		t.Errorf("Summarize = %+v, want %+v", l, want)
+	}
+	if (Summarize(nil) != Latency{}) {
+		t.Errorf("Summarize(nil) = %+v, want zero", Summarize(nil))
+	}
+}
+
+func TestStampRoundTrip(t *testing.T) {
+	st := stamp{Phase: phaseMeasured, Customer: 9999, Seq: 42, Sent: 1_763_884_800_123_456_789}
+	got, err := parseStamp(st.text())
+	if err != nil || got != st {
+		t.Fatalf("parseStamp(%q) = %+v, %v; want %+v", st.text(), got, err, st)
+	}
+	if id := st.clientID("r"); id != "rm-9999-42" {
+		t.Errorf("clientID = %q", id)
+	}
+	other := stamp{Phase: phaseWarm, Customer: 42, Seq: 9999}
+	if st.key() == other.key() {
+		t.Error("customer and sequence swapped give the same key")
+	}
+	for _, bad := range []string{"", "hello", "x 1 2 3", "m 1 2", "m -1 2 3", "m 1 two 3", "mm 1 2 3", "m 1 2 3 4"} {
+		if _, err := parseStamp(bad); err == nil {
+			t.Errorf("parseStamp(%q) accepted", bad)
+		}
+	}
+}
+
+func TestReportText(t *testing.T) {
+	r := &Report{
+		Options: Settings{Agents: 10, Customers: 100, Rate: 50, Duration: 10 * time.Second, Warmup: time.Second,
+			ReplyEvery: 1, Workers: 2, Capacity: 11, Bus: "embedded"},
+		LoadAvg: "0.10 0.20 0.30", LoadEnd: "1.00 0.50 0.40",
+		Phases: []PhaseReport{
+			{Name: "relay", Agents: 10, Customers: 100, Assigned: 100, Measured: 10 * time.Second,
+				Counts: Counts{Sent: 500, Received: 500}, Rate: 50, HubCPU: 2 * time.Second},
+			{Name: "hub", Agents: 10, Customers: 100, Assigned: 100, Measured: 10 * time.Second,
+				Counts:          Counts{Sent: 500, Acked: 500, Received: 498, Lost: 2, Replies: 498, RepliesReceived: 498, Disconnects: 1},
+				CustomerToAgent: Latency{Samples: 498, P50: 1500 * time.Microsecond, P99: 12345 * time.Microsecond, Max: 250 * time.Millisecond},
+				HubCPU:          5 * time.Second, HubPeakRSS: 300 << 20, HubHeapInUse: 100 << 20, HubHeapPeak: 120 << 20,
+				FirstErrors: []string{"agent agent3: socket closed"}},
+		},
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(out, "\n")
+	find := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+				return strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), prefix)), " ")
+			}
+		}
+		t.Fatalf("no row %q in\n%s", prefix, out)
+		return ""
+	}
+	for _, tc := range []struct{ row, want string }{
+		{"received by agents", "500 498"},
+		{"lost", "0 2"},
+		{"customer→agent p50", "- 1.5ms"},
+		{"customer→agent p99 ", "- 12.35ms"},
+		{"customer→agent max", "- 250ms"},
+		{"hub CPU (user+sys)", "2s (20% of a core) 5s (50% of a core)"},
+		{"hub peak RSS (VmHWM)", "0.0 MiB 300.0 MiB"},
+		{"errors (send/frames/reply/disc.)", "0/0/0/0 0/0/0/1"},
+	} {
+		if got := find(tc.row); got != tc.want {
+			t.Errorf("row %q = %q, want %q", tc.row, got, tc.want)
+		}
+	}
+	if !strings.Contains(out, "hub error: agent agent3: socket closed") || !strings.Contains(out, "load average before: 0.10 0.20 0.30") {
+		t.Errorf("report lacks the errors or the load:\n%s", out)
+	}
+	var j bytes.Buffer
+	if err := r.WriteJSON(&j); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(j.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Phases[1].CustomerToAgent != r.Phases[1].CustomerToAgent || back.Phases[1].Counts != r.Phases[1].Counts {
+		t.Errorf("JSON round trip lost data: %+v", back.Phases[1])
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	ok := Defaults()
+	ok.WorkerCommand = []string{"/bin/true"}
+	ok.Log = nil
+	if err := ok.Validate(); err == nil || !strings.Contains(err.Error(), "logger") {
+		t.Errorf("Validate without a logger = %v", err)
+	}
+	for name, mutate := range map[string]func(*Options){
+		"no agents":       func(o *Options) { o.Agents = 0 },
+		"no customers":    func(o *Options) { o.Customers = -1 },
+		"negative rate":   func(o *Options) { o.Rate = -1 },
+		"zero duration":   func(o *Options) { o.Duration = 0 },
+		"negative warmup": func(o *Options) { o.Warmup = -time.Second },
+		"no workers":      func(o *Options) { o.Workers = 0 },
+		"no command":      func(o *Options) { o.WorkerCommand = nil },
+	} {
+		o := Defaults()
+		o.WorkerCommand = []string{"/bin/true"}
+		o.Log = testLogger()
+		if err := o.Validate(); err != nil {
+			t.Fatalf("defaults do not validate: %v", err)
+		}
+		mutate(&o)
+		if err := o.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if c := Defaults().Capacity(); c != 11 {
+		t.Errorf("capacity for 10,000 customers on 1,000 agents = %d, want 11", c)
+	}
+	o := Defaults()
+	o.Agents, o.Customers = 3, 10
+	if c := o.Capacity(); c != 5 {
+		t.Errorf("capacity for 10 customers on 3 agents = %d, want 5", c)
+	}
+}
