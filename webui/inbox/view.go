@@ -206,6 +206,9 @@ func (i *Inbox) foldRouting(d *bus.Delivery) {
 		case e.Type == event.ConversationAbandoned:
 			c.Status, c.Offer, c.AgentID = StatusAbandoned, nil, c.lastAgent
 		}
+		if e.Type == event.ConversationTransferred {
+			i.handOver(c, e)
+		}
 		c.touch(e.Time)
 		i.changed(t, c, before, nil)
 		return
@@ -466,9 +469,10 @@ func (i *Inbox) foldSignal(d *bus.Delivery) {
 	if err != nil {
 		return
 	}
-	for cl := range i.clients[t.id] {
-		if canSee(t, cl.p, c) {
+	sum := c.summary()
+	i.clients[t.id].candidates(func(cl *client) {
+		if seesSummary(t, cl.p, sum, c.skills) {
 			cl.enqueue(frame)
 		}
-	}
+	}, sum)
 }
