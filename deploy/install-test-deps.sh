@@ -26,9 +26,11 @@ as_root() {
 	fi
 }
 
-# The Kafka test peer runs the broker on Java 17+ and fetches it with Maven.
-if [ -e deploy/testpeers/kafka/install.sh ]; then
-	command -v java >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ] || APT_PACKAGES+=(openjdk-17-jre-headless)
+# The Kafka and Elasticsearch test peers run on Java 17+ and are fetched
+# with Maven; the Elasticsearch peer also compiles a small plugin (javac,
+# jar: a JDK).
+if [ -e deploy/testpeers/kafka/install.sh ] || [ -e deploy/testpeers/elasticsearch/install.sh ]; then
+	command -v javac >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ] || APT_PACKAGES+=(openjdk-17-jdk-headless)
 	command -v mvn >/dev/null 2>&1 || APT_PACKAGES+=(maven)
 fi
 
