@@ -29,6 +29,45 @@ type Config struct {
 	HTTP            HTTP          `mapstructure:"http" yaml:"http"`
 	Bus             Bus           `mapstructure:"bus" yaml:"bus"`
 	Auth            Auth          `mapstructure:"auth" yaml:"auth"`
+	Search          Search        `mapstructure:"search" yaml:"search"`
+}
+
+// Drivers the search.driver key accepts.
+const (
+	SearchEmbedded      = "embedded"
+	SearchElasticsearch = "elasticsearch"
+)
+
+// Search configures the search index behind the dossier and analyst search
+// (package search).
+type Search struct {
+	// Driver is "embedded" (the default: an index on the local disk, in
+	// process) or "elasticsearch".
+	Driver        string              `mapstructure:"driver" yaml:"driver"`
+	Embedded      SearchEmbeddedIndex `mapstructure:"embedded" yaml:"embedded"`
+	Elasticsearch Elasticsearch       `mapstructure:"elasticsearch" yaml:"elasticsearch"`
+}
+
+// SearchEmbeddedIndex configures the embedded index.
+type SearchEmbeddedIndex struct {
+	// Dir is where the index lives; empty means <data_dir>/search.
+	Dir string `mapstructure:"dir" yaml:"dir"`
+}
+
+// Elasticsearch configures the Elasticsearch cluster of search.driver
+// elasticsearch.
+type Elasticsearch struct {
+	// Addresses are the cluster's HTTP endpoints, http(s)://host:port.
+	Addresses []string `mapstructure:"addresses" yaml:"addresses"`
+	// Username and Password, or APIKey, authenticate; all empty for an
+	// open cluster.
+	Username string `mapstructure:"username" yaml:"username"`
+	Password string `mapstructure:"password" yaml:"password"`
+	APIKey   string `mapstructure:"api_key" yaml:"api_key"`
+	// IndexPrefix names Hotline's indices and aliases (<prefix>-conversations).
+	IndexPrefix string `mapstructure:"index_prefix" yaml:"index_prefix"`
+	// RequestTimeout bounds one request to the cluster.
+	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout"`
 }
 
 // Auth configures agent sign-in (package webui/auth).

@@ -25,6 +25,14 @@ func Default() Config {
 			SessionIdle:     2 * time.Hour,
 			SessionLifetime: 12 * time.Hour,
 		},
+		Search: Search{
+			Driver: SearchEmbedded,
+			Elasticsearch: Elasticsearch{
+				Addresses:      []string{"http://127.0.0.1:9200"},
+				IndexPrefix:    "hotline",
+				RequestTimeout: 10 * time.Second,
+			},
+		},
 		Bus: Bus{
 			Driver: DriverEmbedded,
 			Embedded: Embedded{
@@ -47,6 +55,14 @@ func Default() Config {
 			},
 		},
 	}
+}
+
+// SearchDir is where the embedded search index lives.
+func (c Config) SearchDir() string {
+	if c.Search.Embedded.Dir != "" {
+		return c.Search.Embedded.Dir
+	}
+	return filepath.Join(c.DataDir, "search")
 }
 
 // EmbeddedDir is where the embedded bus keeps its log.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -116,8 +117,32 @@ func (c Config) Validate() error {
 	if c.Auth.SessionIdle > c.Auth.SessionLifetime {
 		ck.add("auth.session_idle", "must not exceed auth.session_lifetime (%s), got %s", c.Auth.SessionLifetime, c.Auth.SessionIdle)
 	}
+	validateSearch(&ck, c)
 	if len(ck.probs) == 0 {
 		return nil
 	}
 	return &ValidationError{Problems: ck.probs}
+}
+
+// validateSearch checks the search section, the Elasticsearch keys whether
+// or not that driver is selected.
+func validateSearch(ck *checker, c Config) {
+	ck.oneOf("search.driver", c.Search.Driver, SearchEmbedded, SearchElasticsearch)
+	es := c.Search.Elasticsearch
+	if len(es.Addresses) == 0 {
+		ck.add("search.elasticsearch.addresses", "must list at least one http(s)://host:port")
+	}
+	for i, a := range es.Addresses {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ck.add(fmt.Sprintf("search.elasticsearch.addresses[%d]", i), "must be http(s)://host:port, got %q", a)
+		}
+	}
+	if es.APIKey != "" && (es.Username != "" || es.Password != "") {
+		ck.add("search.elasticsearch.api_key", "set either api_key or username and password, not both")
+	}
+	if es.IndexPrefix == "" || strings.ToLower(es.IndexPrefix) != es.IndexPrefix || strings.ContainsAny(es.IndexPrefix, ` "*\/<>|,#:?`) {
+		ck.add("search.elasticsearch.index_prefix", "must be a non-empty lower-case index name prefix, got %q", es.IndexPrefix)
+	}
+	ck.positive("search.elasticsearch.request_timeout", es.RequestTimeout)
 }
