@@ -104,6 +104,19 @@ func TestDossier(t *testing.T) {
 		}
 	}
 	check(a1, "offered")
+	// The same rule, as the search dossier asks it.
+	for _, c := range []struct {
+		who     *user
+		contact string
+		want    bool
+	}{{a1, "contact-k", true}, {a1, "contact-l", false}, {a2, "contact-k", false}, {a1, "", false}} {
+		if got := e.inbox.ServesContact("acme", c.who.id, c.contact); got != c.want {
+			t.Fatalf("ServesContact(%s, %q) = %v, want %v", c.who.login, c.contact, got, c.want)
+		}
+	}
+	if e.inbox.ServesContact("globex", a1.id, "contact-k") {
+		t.Fatal("ServesContact answers for another tenant")
+	}
 	d := a1.conv("old-1")
 	if d.Status != StatusResolved || len(d.Thread) != 1 || d.Thread[0].Text != "my parcel is late" {
 		t.Fatalf("agent1 reads old-1 as %+v", d)

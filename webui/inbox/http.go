@@ -130,6 +130,20 @@ func servesContact(p auth.Principal, t *tenantView, contact string) bool {
 	return false
 }
 
+// ServesContact reports whether agent agentID currently holds or is
+// offered a conversation of contact in tenant: the rule by which other
+// parts of the hub (the search dossier) let an agent read a customer's
+// history only while serving them.
+func (i *Inbox) ServesContact(tenant, agentID, contact string) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	t := i.tenants[tenant]
+	if t == nil {
+		return false
+	}
+	return servesContact(auth.Principal{AccountID: agentID, Tenant: tenant, Role: event.RoleAgent}, t, contact)
+}
+
 // conversationFor resolves {id} for p under i.mu: 404 if absent, 403 if p
 // may not act on it. On success i.mu is held and the caller unlocks.
 func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.Principal, t *tenantView) (*Conversation, bool) {
