@@ -29,6 +29,8 @@ import (
 	"github.com/hotline-hub/hotline/channels/chat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/search"
+	"github.com/hotline-hub/hotline/search/indexer"
 	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/directory"
@@ -51,6 +53,10 @@ type App struct {
 	router *routing.Router
 	chat   *chat.Channel
 	inbox  *inbox.Inbox
+
+	index   search.Index
+	indexer *indexer.Indexer
+	merges  *search.Merges
 
 	// Stdout receives what a person starting the process must see once: the
 	// first-start admin login. Default os.Stdout.
@@ -107,12 +113,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 
 	if err := a.newContactCentre(cfg, log); err != nil {
+		a.closeIndex()
 		_ = raw.Close()
 		return nil, err
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
+		a.closeIndex()
 		_ = raw.Close()
 		return nil, fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Addr, err)
 	}
@@ -131,6 +139,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		{"routing", a.router},
 		{"inbox", a.inbox},
 		{"chat", a.chat},
+		{"indexer", a.indexer},
+		{"contact-merges", componentFunc(func(ctx context.Context) error { return a.merges.Run(ctx, a.bus) })},
 		{"http", httpServer{srv: srv, ln: ln, timeout: cfg.ShutdownTimeout}},
 	}
 	return a, nil
@@ -242,6 +252,11 @@ func (a *App) Run(ctx context.Context) error {
 		r := running{name: c.name, cancel: cancel, done: make(chan error, 1)}
 		go func() {
 			err := c.Run(cctx)
+			if err != nil && cctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Told to stop while still starting (a subscribe cut
+				// short, say): a clean stop, whatever the component says.
+				err = nil
+			}
 			if err != nil {
 				err = fmt.Errorf("%s: %w", c.name, err)
 				failed <- err
@@ -303,6 +318,7 @@ func (a *App) Close() error {
 func (a *App) close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		_ = a.ln.Close() // already closed if the HTTP server ran
+		a.closeIndex()   // the indexer has stopped: Run stops components first
 		if err := closeWithin(ctx, a.bus.Close); err != nil {
 			a.closeErr = fmt.Errorf("bus close: %w", err)
 			a.log.Error("shutdown incomplete", "err", a.closeErr)

@@ -10,6 +10,9 @@ import (
 	"github.com/hotline-hub/hotline/channels/chat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/search"
+	"github.com/hotline-hub/hotline/search/embedded"
+	"github.com/hotline-hub/hotline/search/indexer"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/directory"
 	"github.com/hotline-hub/hotline/webui/inbox"
@@ -32,7 +35,45 @@ func (a *App) newContactCentre(cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	a.chat, err = chat.New(chat.Config{SecretFile: filepath.Join(cfg.DataDir, "chat.secret")}, a.bus, log)
-	return err
+	if err != nil {
+		return err
+	}
+	if a.index, err = openIndex(cfg, log); err != nil {
+		return err
+	}
+	// The indexer folds routing's log like the inbox, with the routers'
+	// (empty) static configuration: queues and agents come from the
+	// directory on that log.
+	if a.indexer, err = indexer.New(indexer.Config{}, a.bus, a.index, log.With("component", "indexer")); err != nil {
+		return err
+	}
+	a.merges = search.NewMerges()
+	return nil
+}
+
+// openIndex opens the configured search index.
+func openIndex(cfg config.Config, log *slog.Logger) (search.Index, error) {
+	switch cfg.Search.Driver {
+	case config.SearchEmbedded:
+		x, err := embedded.Open(cfg.SearchDir(), embedded.WithLogger(log.With("component", "search")))
+		if err != nil {
+			return nil, fmt.Errorf("search index in %s: %w", cfg.SearchDir(), err)
+		}
+		return x, nil
+	default:
+		return nil, fmt.Errorf("search.driver %q is not available in this build yet", cfg.Search.Driver)
+	}
+}
+
+// closeIndex closes the search index, if open.
+func (a *App) closeIndex() {
+	if a.index == nil {
+		return
+	}
+	if err := a.index.Close(); err != nil {
+		a.log.Error("search index close", "err", err)
+	}
+	a.index = nil
 }
 
 // starterDirectory gives the tenant created at first start a queue, a

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hotline-hub/hotline/search"
 )
 
 // agentClient is a signed-in web session.
@@ -197,6 +199,16 @@ func TestChatReachesTheAgentOutOfTheBox(t *testing.T) {
 				t.Fatalf("the visitor got %q", f["text"])
 			}
 			break
+		}
+	}
+	// The indexer makes the conversation searchable, with both messages.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := s.index.Search(t.Context(), search.Query{Tenant: "demo", Text: "commande"})
+		if err == nil && len(res.Hits) == 1 && res.Hits[0].Conversation.ID == offered.ID && len(res.Hits[0].Conversation.Entries) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the conversation is not searchable: %+v, %v", res, err)
 		}
 	}
 	if err := s.stop(t); err != nil {
