@@ -176,10 +176,12 @@ func buildOpenAPI() m {
 				"does not mount these endpoints yet (they arrive with the admin pages that configure agents)."},
 			{"name": "directory", "description": "Each tenant's directory of who handles what: queues, the skill catalogue, " +
 				"agents' routing profiles, canned answers and operator scripts, and the chat widget's settings."},
+			{"name": "search", "description": "Conversation history: the analysts' full-text search, stored conversations, " +
+				"contacts' dossiers, contact lookup, and merging contacts."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
-		"components": withSchemas(components(), directorySchemas()),
+		"components": withSchemas(withSchemas(components(), directorySchemas()), searchSchemas()),
 	}
 }
 
@@ -343,7 +345,7 @@ func paths() m {
 					"503": errAuthUnavailable,
 				}, "`invalid_field`: an invalid value, a change of one's own role, `unlocked: false`, re-enabling a disabled account, or disabling oneself.")),
 		},
-	}, merge(inboxPaths(), directoryPaths()))
+	}, merge(inboxPaths(), merge(directoryPaths(), searchPaths())))
 }
 
 const conv = "/api/v1/tenants/{tenant}/conversations/{id}"

@@ -23,10 +23,13 @@ import (
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/embedded"
 	"github.com/hotline-hub/hotline/routing"
+	"github.com/hotline-hub/hotline/search"
+	searchembedded "github.com/hotline-hub/hotline/search/embedded"
 	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/directory"
 	"github.com/hotline-hub/hotline/webui/inbox"
+	"github.com/hotline-hub/hotline/webui/searchapi"
 )
 
 // waitLimit is a safety net against a hang, never a measured assertion.
@@ -245,6 +248,7 @@ func startHub(t *testing.T) *hub {
 	a.Routes(mux)
 	in.Routes(mux)
 	dir.Routes(mux, a)
+	mountSearch(t, mux, b, a)
 	mux.Handle("GET /api/v1/openapi.json", api.OpenAPIHandler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -336,7 +340,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			t.Errorf("%s %s: answered %d, which is not documented", o.method, o.path, r.status)
 		}
 	}
-	for _, src := range []string{"../auth/http.go", "../inbox/http.go", "../directory/http.go"} {
+	for _, src := range []string{"../auth/http.go", "../inbox/http.go", "../directory/http.go", "../searchapi/http.go"} {
 		routes := registeredRoutes(t, src)
 		if len(routes) == 0 {
 			t.Fatalf("%s: no route found; the pattern reader is broken", src)
@@ -479,6 +483,20 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 		{"GET", "/api/v1/tenants/acme/agents", "", 200},
 		{"PUT", "/api/v1/tenants/acme/agents/nobody/profile", `{"capacity":{"chat":1}}`, 404},
 		{"GET", "/api/v1/tenants/nowhere/queues", "", 404},
+		{"GET", "/api/v1/tenants/demo/search?q=refund&facets=1", "", 200},
+		{"GET", "/api/v1/tenants/demo/search?channel=chat&size=1", "", 200},
+		{"GET", "/api/v1/tenants/demo/search?q=%22refund", "", 400},
+		{"GET", "/api/v1/tenants/demo/search?size=many", "", 400},
+		{"GET", "/api/v1/tenants/acme/search?q=refund", "", 404},
+		{"GET", "/api/v1/tenants/demo/search/conversations/c1", "", 200},
+		{"GET", "/api/v1/tenants/demo/search/conversations/none", "", 404},
+		{"GET", "/api/v1/tenants/demo/contacts/k1/dossier", "", 200},
+		{"GET", "/api/v1/tenants/demo/contacts/k1/dossier?size=x", "", 400},
+		{"GET", "/api/v1/tenants/demo/contacts?name=alice", "", 200},
+		{"GET", "/api/v1/tenants/demo/contacts", "", 400},
+		{"POST", "/api/v1/tenants/demo/contacts/k1/merge", `{"merge_ids":["k2"]}`, 202},
+		{"POST", "/api/v1/tenants/demo/contacts/k1/merge", `{"merge_ids":["k1"]}`, 422},
+		{"POST", "/api/v1/tenants/demo/contacts/k1/unmerge", `{"ids":["k2"]}`, 422},
 	}
 	for _, s := range steps {
 		csrfHeader := ""
@@ -653,4 +671,44 @@ func hasType(typ string, v any) bool {
 		return v == nil
 	}
 	return false
+}
+
+// noMerges is the search API's merge sets before anything was merged; the
+// indexer keeps the real ones.
+type noMerges struct{}
+
+func (noMerges) Set(_, id string) []string { return []string{id} }
+
+// nobodyServes: no agent serves any contact (the hub's only account is an
+// admin).
+type nobodyServes struct{}
+
+func (nobodyServes) ServesContact(_, _, _ string) bool { return false }
+
+// mountSearch mounts webui/searchapi over an embedded index holding one
+// conversation and two contacts of the demo tenant.
+func mountSearch(t *testing.T, mux *http.ServeMux, b bus.Bus, a *auth.Auth) {
+	t.Helper()
+	idx, err := searchembedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("open index: %v", err)
+	}
+	t.Cleanup(func() { _ = idx.Close() })
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	err = idx.Write(context.Background(), search.Batch{
+		Conversations: []search.Conversation{{Tenant: "demo", ID: "c1", ContactID: "k1", Channel: "chat", Status: search.StatusResolved,
+			Started: at, LastActivity: at, Tags: []string{"vip"}, Entries: []search.Entry{
+				{ID: "m1", Kind: search.KindMessage, Direction: search.DirectionIn, Language: "en", Text: "Where is my refund?", Time: at},
+				{ID: "n1", Kind: search.KindNote, AgentID: "x", Text: "Refund sent.", Time: at}}}},
+		Contacts: []search.Contact{{Tenant: "demo", ID: "k1", Name: "Alice Martin", Phones: []string{"+33123456789"}, Emails: []string{"alice@example.com"}},
+			{Tenant: "demo", ID: "k2", Name: "Alice M."}},
+	})
+	if err != nil {
+		t.Fatalf("index write: %v", err)
+	}
+	x, err := searchapi.New(searchapi.Config{}, idx, noMerges{}, nobodyServes{}, b, a, nil)
+	if err != nil {
+		t.Fatalf("searchapi.New: %v", err)
+	}
+	x.Routes(mux)
 }

@@ -15,11 +15,12 @@ import (
 var languages = []string{"en", "fr", "ru", "de"}
 
 // catalogueDirs hold the parts of the catalogues, each with one file per
-// language: the frame's, the inbox's and the admin pages'.
+// language: the frame's, the inbox's, the admin pages' and the search's.
 var catalogueDirs = []string{
 	filepath.Join("web", "src", "i18n"),
 	filepath.Join("web", "src", "inbox", "i18n"),
 	filepath.Join("web", "src", "admin", "i18n"),
+	filepath.Join("web", "src", "search", "i18n"),
 }
 
 // readCatalogue merges lang's parts; a key in two parts is an error.

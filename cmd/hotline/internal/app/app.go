@@ -35,6 +35,7 @@ import (
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/directory"
 	"github.com/hotline-hub/hotline/webui/inbox"
+	"github.com/hotline-hub/hotline/webui/searchapi"
 	"github.com/hotline-hub/hotline/webui/ui"
 )
 
@@ -57,6 +58,7 @@ type App struct {
 	index   search.Index
 	indexer *indexer.Indexer
 	merges  *search.Merges
+	search  *searchapi.API
 
 	// Stdout receives what a person starting the process must see once: the
 	// first-start admin login. Default os.Stdout.
@@ -167,6 +169,7 @@ func (a *App) Handler() http.Handler {
 	a.dir.Routes(mux, a.auth)
 	a.inbox.Routes(mux)
 	a.chat.Routes(mux)
+	a.search.Routes(mux)
 	mux.Handle("GET /api/v1/openapi.json", api.OpenAPIHandler())
 	// The web app: everything that is not an API, the chat gateway or an
 	// operational endpoint.

@@ -11,11 +11,13 @@ import (
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/search"
+	"github.com/hotline-hub/hotline/search/elastic"
 	"github.com/hotline-hub/hotline/search/embedded"
 	"github.com/hotline-hub/hotline/search/indexer"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/directory"
 	"github.com/hotline-hub/hotline/webui/inbox"
+	"github.com/hotline-hub/hotline/webui/searchapi"
 )
 
 // newContactCentre builds the parts that carry conversations: the
@@ -48,7 +50,8 @@ func (a *App) newContactCentre(cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	a.merges = search.NewMerges()
-	return nil
+	a.search, err = searchapi.New(searchapi.Config{}, a.index, a.merges, a.inbox, a.bus, a.auth, log.With("component", "searchapi"))
+	return err
 }
 
 // openIndex opens the configured search index.
@@ -60,8 +63,24 @@ func openIndex(cfg config.Config, log *slog.Logger) (search.Index, error) {
 			return nil, fmt.Errorf("search index in %s: %w", cfg.SearchDir(), err)
 		}
 		return x, nil
+	case config.SearchElasticsearch:
+		es := cfg.Search.Elasticsearch
+		x, err := elastic.New(elastic.Config{Addresses: es.Addresses, Username: es.Username, Password: es.Password,
+			APIKey: es.APIKey, IndexPrefix: es.IndexPrefix, RequestTimeout: es.RequestTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("search index on Elasticsearch: %w", err)
+		}
+		// The indices are created at start; a cluster that is down then
+		// fails the start with the reason, as the Kafka bus does.
+		ctx, cancel := context.WithTimeout(context.Background(), es.RequestTimeout)
+		defer cancel()
+		if err := x.Ensure(ctx); err != nil {
+			_ = x.Close()
+			return nil, fmt.Errorf("search index on Elasticsearch %v: %w", es.Addresses, err)
+		}
+		return x, nil
 	default:
-		return nil, fmt.Errorf("search.driver %q is not available in this build yet", cfg.Search.Driver)
+		return nil, fmt.Errorf("search.driver %q is not embedded or elasticsearch", cfg.Search.Driver)
 	}
 }
 

@@ -3,9 +3,10 @@
 // the reference and the fallback.
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-// Catalogues come in three parts, each owned by its screens: the frame
-// (src/i18n), the inbox (src/inbox/i18n, keys "inbox.*") and the admin
-// pages (src/admin/i18n, keys "admin.*").
+// Catalogues come in parts, each owned by its screens: the frame
+// (src/i18n), the inbox (src/inbox/i18n, keys "inbox.*"), the admin pages
+// (src/admin/i18n, keys "admin.*") and the search (src/search/i18n, keys
+// "search.*").
 import coreEn from "./i18n/en.json";
 import coreFr from "./i18n/fr.json";
 import coreRu from "./i18n/ru.json";
@@ -18,8 +19,12 @@ import adminEn from "./admin/i18n/en.json";
 import adminFr from "./admin/i18n/fr.json";
 import adminRu from "./admin/i18n/ru.json";
 import adminDe from "./admin/i18n/de.json";
+import searchEn from "./search/i18n/en.json";
+import searchFr from "./search/i18n/fr.json";
+import searchRu from "./search/i18n/ru.json";
+import searchDe from "./search/i18n/de.json";
 
-const en = { ...coreEn, ...inboxEn, ...adminEn };
+const en = { ...coreEn, ...inboxEn, ...adminEn, ...searchEn };
 export type MessageKey = keyof typeof en;
 type Catalogue = Record<MessageKey, string>;
 
@@ -28,9 +33,9 @@ export type Lang = (typeof languages)[number];
 
 const catalogues: Record<Lang, Catalogue> = {
   en,
-  fr: { ...coreFr, ...inboxFr, ...adminFr },
-  ru: { ...coreRu, ...inboxRu, ...adminRu },
-  de: { ...coreDe, ...inboxDe, ...adminDe },
+  fr: { ...coreFr, ...inboxFr, ...adminFr, ...searchFr },
+  ru: { ...coreRu, ...inboxRu, ...adminRu, ...searchRu },
+  de: { ...coreDe, ...inboxDe, ...adminDe, ...searchDe },
 };
 
 /** Each language's name in itself, for the language switch. */

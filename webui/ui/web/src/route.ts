@@ -1,10 +1,11 @@
 // Hash routes, so a reload keeps the place: #/inbox, #/inbox/<conversation
-// id>, #/admin/<section>. The hash is the only navigation state.
+// id>, #/admin/<section>, #/search. The hash is the only navigation state.
 import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { page: "inbox"; conversation?: string }
   | { page: "admin" }
+  | { page: "search" }
   | { page: "home" };
 
 /** The route a hash names; anything unknown is home. */
@@ -17,6 +18,8 @@ export function parseRoute(hash: string): Route {
     }
     case "admin":
       return { page: "admin" };
+    case "search":
+      return { page: "search" };
     default:
       return { page: "home" };
   }

@@ -1,7 +1,8 @@
 // The signed-in frame: navigation, who is signed in, the language switch,
 // the password dialog and sign-out; the page the hash names mounts in
-// <main>: the inbox (agents, supervisors, admins) or the admin pages
-// (admins, hub operators, and supervisors for canned answers).
+// <main>: the inbox (agents, supervisors, admins), the search (analysts,
+// supervisors, admins, hub operators) or the admin pages (admins, hub
+// operators, and supervisors for canned answers).
 import { useEffect, useState } from "preact/hooks";
 import { AdminPage } from "./admin";
 import { ApiError, logout, type Session } from "./api";
@@ -11,6 +12,7 @@ import { InboxPage } from "./inbox";
 import { LangSwitch } from "./langswitch";
 import { PasswordDialog } from "./password";
 import { redirect, useRoute } from "./route";
+import { SearchPage } from "./search";
 
 interface Props {
   session: Session;
@@ -31,6 +33,11 @@ export function mayInbox(s: Session): boolean {
   return ["agent", "supervisor", "admin"].includes(s.account.role);
 }
 
+/** Who searches all conversations: analysts (it is their page), supervisors, admins, operators. */
+export function maySearch(s: Session): boolean {
+  return s.account.operator || ["analyst", "supervisor", "admin"].includes(s.account.role);
+}
+
 /** Who sees the admin pages (the server decides what each may change). */
 export function mayAdmin(s: Session): boolean {
   return s.account.operator || s.account.role === "admin" || s.account.role === "supervisor";
@@ -46,14 +53,23 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
   const route = useRoute();
   const inbox = mayInbox(session);
   const admin = mayAdmin(session);
-  const page = route.page === "inbox" && inbox ? "inbox" : route.page === "admin" && admin ? "admin" : "none";
+  const search = maySearch(session);
+  const page =
+    route.page === "inbox" && inbox
+      ? "inbox"
+      : route.page === "search" && search
+        ? "search"
+        : route.page === "admin" && admin
+          ? "admin"
+          : "none";
 
   // Home, or a page the role may not see, goes to the role's first page.
   useEffect(() => {
     if (page !== "none") return;
     if (inbox) redirect("#/inbox");
+    else if (search) redirect("#/search");
     else if (admin) redirect("#/admin");
-  }, [page, inbox, admin]);
+  }, [page, inbox, search, admin]);
 
   const signOut = async () => {
     setBusy(true);
@@ -72,11 +88,16 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
     <div class="shell">
       <header class="bar">
         <span class="brand">Hotline</span>
-        {inbox || admin ? (
+        {inbox || search || admin ? (
           <nav class="nav" aria-label={t("nav.label")}>
             {inbox ? (
               <a href="#/inbox" data-testid="nav-inbox" aria-current={page === "inbox" ? "page" : undefined}>
                 {t("nav.inbox")}
+              </a>
+            ) : null}
+            {search ? (
+              <a href="#/search" data-testid="nav-search" aria-current={page === "search" ? "page" : undefined}>
+                {t("search.nav")}
               </a>
             ) : null}
             {admin ? (
@@ -114,6 +135,10 @@ export function Shell({ session, onLang, onSignedOut, onExpired }: Props) {
       {page === "inbox" ? (
         <main class="page">
           <InboxPage session={session} conversation={route.page === "inbox" ? route.conversation : undefined} onExpired={onExpired} />
+        </main>
+      ) : page === "search" ? (
+        <main class="page">
+          <SearchPage session={session} onExpired={onExpired} />
         </main>
       ) : page === "admin" ? (
         <main class="page">

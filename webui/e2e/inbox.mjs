@@ -1,0 +1,390 @@
+// The chat → inbox journey in a real browser (Debian's chromium, driven by
+// playwright-core): a customer on a shop's page with the chat widget, and
+// two agents in the inbox, each in a browser context of their own. Run by
+// inbox_test.go, which starts Hotline, makes the second agent, serves the
+// shop's page and passes:
+//   HOTLINE_URL        the hub: web app, API and chat widget
+//   SHOP_URL           the customer's page, on another origin
+//   HOTLINE_LOGIN      the first-start admin's login (an agent too)
+//   HOTLINE_PASSWORD   its password
+//   AGENT2_ID          the second agent's account id
+//   AGENT2_LOGIN       its login
+//   AGENT2_NAME        its display name
+//   AGENT2_PASSWORD    its password
+//   CHROMIUM_PATH      the browser binary
+//   ARTIFACTS_DIR      where to save screenshots of every page on failure
+// It prints one line per step and exits non-zero with the reason, and what
+// each page shows, on failure. Every wait is for a condition, bounded only
+// so that a hang ends.
+import { chromium } from "playwright-core";
+import { join } from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const hubURL = env("HOTLINE_URL");
+const shopURL = env("SHOP_URL");
+const admin = { login: env("HOTLINE_LOGIN"), password: env("HOTLINE_PASSWORD") };
+const agent2 = {
+  id: env("AGENT2_ID"),
+  login: env("AGENT2_LOGIN"),
+  name: env("AGENT2_NAME"),
+  password: env("AGENT2_PASSWORD"),
+};
+const timeout = 45_000;
+
+if (new URL(shopURL).origin === new URL(hubURL).origin) throw new Error("the shop must be on another origin than the hub");
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM_PATH"),
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+  ],
+});
+
+// Uncaught exceptions and console errors (a CSP violation, a script
+// error, a resource of the page that failed) in any page fail the
+// journey. An error status of the hub's API is only reported: the app
+// shows those itself (the sign-in page's 401 for "who am I" before anyone
+// signs in, a side panel whose service is down), and the steps check
+// what the agents see.
+const pageErrors = [];
+const consoleErrors = [];
+const apiErrors = [];
+const hubOrigin = new URL(hubURL).origin;
+function apiError(m) {
+  if (!/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return false;
+  try {
+    const u = new URL(m.location().url);
+    return u.origin === hubOrigin && u.pathname.startsWith("/api/");
+  } catch {
+    return false;
+  }
+}
+/** The pages by name, for the report on failure. */
+const pages = new Map();
+
+async function newPage(name) {
+  const context = await browser.newContext({ locale: "en-US" });
+  context.setDefaultTimeout(timeout);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    (apiError(m) ? apiErrors : consoleErrors).push(`${name}: ${m.text()} (${m.location().url})`);
+  });
+  pages.set(name, page);
+  return page;
+}
+
+let stepName = "start";
+const step = (name) => {
+  stepName = name;
+  console.log(`step: ${name}`);
+};
+
+/**
+ * Reads read(arg) in page until ok(value) holds in node; on timeout the
+ * error says what was awaited and what was read last.
+ */
+async function until(page, what, read, arg, ok) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await page.evaluate(read, arg);
+      if (ok(last)) return last;
+    } catch (e) {
+      // A page being reloaded or navigated: read it again.
+      last = `(unreadable: ${e instanceof Error ? e.message.split("\n")[0] : e})`;
+    }
+    if (Date.now() > deadline) throw new Error(`waiting for ${what}; found: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---- The customer's side: the widget (channels/chat/widget.js). ----
+
+/** The widget's messages: {from: "visitor"|"agent", text, meta}. */
+function widgetMessages() {
+  return [...document.querySelectorAll(".hlc-list .hlc-msg")].map((n) => ({
+    from: n.classList.contains("hlc-agent") ? "agent" : "visitor",
+    text: n.firstChild?.nodeType === Node.TEXT_NODE ? n.firstChild.data : "",
+    meta: n.querySelector(".hlc-meta")?.textContent ?? "",
+  }));
+}
+
+async function openWidget(page) {
+  await page.locator(".hlc-bubble").click();
+  await page.locator(".hlc-panel.hlc-open textarea").waitFor();
+}
+
+/** Writes text in the widget and waits until the hub acknowledged it. */
+async function customerWrites(page, text) {
+  await page.locator(".hlc-panel textarea").fill(text);
+  await page.locator(".hlc-panel form button[type=submit]").click();
+  await until(page, `the widget to show ${JSON.stringify(text)} as sent`, widgetMessages, undefined, (have) =>
+    have.some((m) => m.from === "visitor" && m.text === text && / · sent$/.test(m.meta)),
+  );
+}
+
+/** Waits until the widget shows exactly these messages, in this order, after its greeting. */
+async function widgetShowsExactly(page, want) {
+  await until(
+    page,
+    `the widget to show exactly ${JSON.stringify(want)}`,
+    widgetMessages,
+    undefined,
+    (have) => JSON.stringify(have.slice(1).map((m) => [m.from, m.text])) === JSON.stringify(want),
+  );
+}
+
+// ---- The agents' side: the inbox (webui/ui/web/src/inbox). ----
+
+async function signIn(page, who) {
+  await page.goto(hubURL + "/");
+  await page.fill('input[name="login"]', who.login);
+  await page.fill('input[name="password"]', who.password);
+  await page.click('form button[type="submit"]');
+  await page.locator('[data-testid="nav-inbox"][aria-current="page"]').waitFor();
+  await page.locator('[data-testid="connection"].live').waitFor();
+}
+
+/** Sets the presence in the inbox and waits until the hub took it. */
+async function setAvailable(page) {
+  await page.locator('select[data-testid="presence"]:not([disabled])').waitFor();
+  await page.selectOption('select[data-testid="presence"]', "available");
+  await page.locator('select[data-testid="presence"].presence-available:not([disabled])').waitFor();
+}
+
+/** The open conversation: its id, status and thread ({kind: in|out|note|pending, text}). */
+function openConversation() {
+  const c = document.querySelector('[data-testid="conversation"]');
+  return {
+    id: c?.dataset.id ?? null,
+    status: c?.dataset.status ?? null,
+    thread: [...(c?.querySelectorAll('[data-testid="thread-entry"]') ?? [])].map((n) => ({
+      kind: n.dataset.kind,
+      text: n.querySelector(".text")?.textContent ?? "",
+    })),
+    alerts: [...document.querySelectorAll('[role="alert"]')].map((n) => n.textContent),
+  };
+}
+
+/**
+ * Waits until the open conversation is id with status, and its thread
+ * holds each of want ([kind, text]) exactly once, confirmed by the hub.
+ */
+async function threadHas(page, id, status, want) {
+  await until(
+    page,
+    `conversation ${id} ${status} with ${JSON.stringify(want)} in its thread`,
+    openConversation,
+    undefined,
+    (c) => c.id === id && c.status === status && want.every(([k, t]) => c.thread.filter((e) => e.kind === k && e.text === t).length === 1),
+  );
+}
+
+/** Sends a reply in the open conversation and waits until the hub confirmed it. */
+async function agentReplies(page, id, text) {
+  await page.locator('[data-testid="composer-tab-reply"][aria-selected="true"]').waitFor();
+  await page.fill('[data-testid="composer-input"]', text);
+  await page.click('[data-testid="composer-send"]');
+  await threadHas(page, id, "assigned", [["out", text]]);
+}
+
+/** Nothing of the customer's text became markup, and no script of it ran. */
+async function noInjection(page, name, container) {
+  const found = await page.evaluate(
+    (sel) => ({
+      xss: typeof window.__xss === "undefined" ? null : String(window.__xss),
+      elements: [...document.querySelectorAll(sel)].flatMap((c) => [...c.querySelectorAll("img, script, iframe, svg")]).map((n) => n.outerHTML),
+      containers: document.querySelectorAll(sel).length,
+    }),
+    container,
+  );
+  if (found.containers === 0) throw new Error(`${name}: no ${container} on the page`);
+  if (found.xss !== null) throw new Error(`${name}: the customer's markup ran: window.__xss = ${found.xss}`);
+  if (found.elements.length) throw new Error(`${name}: the customer's text became markup: ${found.elements.join(" ")}`);
+}
+
+const texts = {
+  hello: "Hello! My order 4711 has not arrived yet.",
+  reply1: "Sorry to hear that, let me check order 4711 for you.",
+  note: "Order 4711 is stuck in the warehouse; billing must refund the shipping.",
+  reply2: "Hi, I am taking over: the shipping is refunded and the parcel leaves today.",
+  after: "Thank you! One more question after the reloads.",
+  script: "<script>window.__xss=1</script>",
+  img: '<img src=x onerror="window.__xss=2">',
+};
+
+let conv = "";
+try {
+  const customer = await newPage("customer");
+  const agent1 = await newPage("admin");
+  const agent2Page = await newPage("agent2");
+
+  // ---- 1. Chat → offer → accept → reply. ----
+  step("1. the admin signs in and becomes available");
+  await signIn(agent1, admin);
+  await setAvailable(agent1);
+
+  step("1. the customer opens the widget on the shop's page and writes");
+  await customer.goto(shopURL);
+  await openWidget(customer);
+  await customerWrites(customer, texts.hello);
+
+  step("1. the admin is offered the chat and accepts it");
+  const offer = agent1.locator('li[data-status="offered"]:has([data-testid="offer-accept"]:not([disabled]))').first();
+  await offer.waitFor();
+  conv = (await offer.getAttribute("data-testid")).replace(/^conv-/, "");
+  console.log(`conversation: ${conv}`);
+  await offer.locator('[data-testid="offer-accept"]').click();
+  await agent1.waitForURL((u) => u.hash === "#/inbox/" + encodeURIComponent(conv));
+  await threadHas(agent1, conv, "assigned", [["in", texts.hello]]);
+
+  step("1. the admin replies; the customer sees the reply");
+  await agentReplies(agent1, conv, texts.reply1);
+  await widgetShowsExactly(customer, [
+    ["visitor", texts.hello],
+    ["agent", texts.reply1],
+  ]);
+  console.log("ok: scenario 1, chat offered, accepted and answered");
+
+  // ---- 2. Transfer to a colleague with a note. ----
+  step("2. the second agent signs in and becomes available");
+  await signIn(agent2Page, agent2);
+  await setAvailable(agent2Page);
+
+  step("2. the admin transfers the conversation to the second agent with a note");
+  await agent1.click('[data-testid="transfer-open"]');
+  await agent1.locator('[data-testid="transfer-dialog"]').waitFor();
+  await agent1.check('[data-testid="transfer-to-agent"]');
+  await agent1.locator(`[data-testid="transfer-agent"]:not([disabled]) option[value="${agent2.id}"]`).waitFor({ state: "attached" });
+  await agent1.selectOption('[data-testid="transfer-agent"]', agent2.id);
+  await agent1.fill('[data-testid="transfer-note"]', texts.note);
+  await agent1.click('[data-testid="transfer-submit"]');
+  await agent1.locator('[data-testid="transfer-dialog"]').waitFor({ state: "detached" });
+  await agent1.locator('[data-testid="conversation-customer"] ~ .meta', { hasText: agent2.name }).waitFor();
+
+  step("2. the second agent finds it in their list and opens it, with the note");
+  const mine = agent2Page.locator(`[data-testid="conv-${conv}"][data-status="assigned"] a`);
+  await mine.waitFor();
+  await mine.click();
+  await threadHas(agent2Page, conv, "assigned", [
+    ["in", texts.hello],
+    ["out", texts.reply1],
+    ["note", texts.note],
+  ]);
+
+  step("2. the second agent replies; the customer sees that reply");
+  await agentReplies(agent2Page, conv, texts.reply2);
+  await widgetShowsExactly(customer, [
+    ["visitor", texts.hello],
+    ["agent", texts.reply1],
+    ["agent", texts.reply2],
+  ]);
+  console.log("ok: scenario 2, transferred with a note and answered");
+
+  // ---- 3. Reloads lose nothing. ----
+  step("3. the customer reloads the shop's page: the whole thread is back");
+  await customer.reload();
+  await openWidget(customer);
+  await widgetShowsExactly(customer, [
+    ["visitor", texts.hello],
+    ["agent", texts.reply1],
+    ["agent", texts.reply2],
+  ]);
+
+  step("3. the second agent reloads the inbox: thread and note are back");
+  await agent2Page.reload();
+  await agent2Page.locator('[data-testid="connection"].live').waitFor();
+  await threadHas(agent2Page, conv, "assigned", [
+    ["in", texts.hello],
+    ["out", texts.reply1],
+    ["note", texts.note],
+    ["out", texts.reply2],
+  ]);
+
+  step("3. a new message of the customer arrives live after the reload");
+  await customerWrites(customer, texts.after);
+  await threadHas(agent2Page, conv, "assigned", [["in", texts.after]]);
+  await widgetShowsExactly(customer, [
+    ["visitor", texts.hello],
+    ["agent", texts.reply1],
+    ["agent", texts.reply2],
+    ["visitor", texts.after],
+  ]);
+  console.log("ok: scenario 3, reloads lost nothing");
+
+  // ---- 4. The customer's markup is text. ----
+  step("4. the customer writes markup");
+  await customerWrites(customer, texts.script);
+  await customerWrites(customer, texts.img);
+
+  step("4. the agents see it as literal text, and nothing ran");
+  for (const [name, page] of [
+    ["agent2", agent2Page],
+    ["admin", agent1],
+  ]) {
+    await threadHas(page, conv, "assigned", [
+      ["in", texts.script],
+      ["in", texts.img],
+    ]);
+    const visible = await page.locator('[data-testid="thread"]').innerText();
+    for (const t of [texts.script, texts.img]) {
+      if (!visible.includes(t)) throw new Error(`${name}: the thread's visible text lacks ${JSON.stringify(t)}:\n${visible}`);
+    }
+    await noInjection(page, name, '[data-testid="thread"]');
+  }
+  await widgetShowsExactly(customer, [
+    ["visitor", texts.hello],
+    ["agent", texts.reply1],
+    ["agent", texts.reply2],
+    ["visitor", texts.after],
+    ["visitor", texts.script],
+    ["visitor", texts.img],
+  ]);
+  await noInjection(customer, "customer", ".hlc-list");
+  console.log("ok: scenario 4, markup shown as text");
+
+  if (pageErrors.length) throw new Error("uncaught exceptions in the pages:\n" + pageErrors.join("\n"));
+  if (consoleErrors.length) throw new Error("console errors in the pages:\n" + consoleErrors.join("\n"));
+  if (apiErrors.length) console.log("API errors the pages logged (not failures):\n" + apiErrors.join("\n"));
+  console.log("ok: inbox journey passed");
+} catch (e) {
+  console.error(`FAIL at step "${stepName}"${conv ? ` (conversation ${conv})` : ""}: ${e instanceof Error ? e.message : e}`);
+  if (pageErrors.length) console.error("uncaught exceptions:\n" + pageErrors.join("\n"));
+  if (consoleErrors.length) console.error("console errors:\n" + consoleErrors.join("\n"));
+  if (apiErrors.length) console.error("API errors the pages logged:\n" + apiErrors.join("\n"));
+  const dir = process.env.ARTIFACTS_DIR;
+  for (const [name, page] of pages) {
+    const text = await page
+      .evaluate(() => {
+        const widget = document.querySelector(".hlc-panel");
+        return widget ? widget.textContent : document.querySelector("main")?.innerText ?? document.body.innerText;
+      })
+      .catch((err) => `(unreadable: ${err})`);
+    console.error(`--- ${name} at ${page.url()}:\n${text}`);
+    if (dir) {
+      const shot = join(dir, `inbox-failure-${name}.png`);
+      await page.screenshot({ path: shot, fullPage: true }).then(
+        () => console.error(`screenshot: ${shot}`),
+        () => {},
+      );
+    }
+  }
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
