@@ -15,22 +15,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hotline-hub/hotline/webui/wsock"
 )
 
-// conn is one widget socket. Its reader runs in the HTTP handler's
-// goroutine, its writer in its own; frames reach the writer through a
-// bounded queue, so a slow peer is disconnected instead of blocking anyone.
+// conn is one widget socket. Its reader runs in a goroutine of its own
+// (the HTTP handler returns after the upgrade, freeing the server's
+// per-request state); frames reach the peer through a wsock.Writer, which
+// has a goroutine only while it has something to write and disconnects a
+// slow peer instead of blocking anyone.
 type conn struct {
-	ch   *Channel
-	ws   *websocket.Conn
-	ip   string
-	send chan []byte
-	done chan struct{}
-	once sync.Once
-
-	closeMu   sync.Mutex
-	closeCode int
-	closeText string
+	ch  *Channel
+	ws  *websocket.Conn
+	out *wsock.Writer
+	ip  string
 
 	t     *tenant
 	q     *queue
@@ -40,81 +38,13 @@ type conn struct {
 	typed time.Time
 }
 
-// enqueue queues f for the writer; it never blocks. A full queue means the
+// enqueue queues f for the peer; it never blocks. A full queue means the
 // peer does not read: the connection is closed. Safe under Channel.mu.
-func (s *conn) enqueue(f []byte) bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-	}
-	select {
-	case s.send <- f:
-		return true
-	default:
-		s.shutdown(websocket.CloseTryAgainLater, "slow reader")
-		return false
-	}
-}
+func (s *conn) enqueue(f []byte) bool { return s.out.Send(f) }
 
-// shutdown asks the writer to flush what is queued, send a close frame
-// with code and close the socket.
-func (s *conn) shutdown(code int, text string) {
-	s.once.Do(func() {
-		s.closeMu.Lock()
-		s.closeCode, s.closeText = code, text
-		s.closeMu.Unlock()
-		close(s.done)
-	})
-}
-
-func (s *conn) writer(wg *sync.WaitGroup) {
-	defer wg.Done()
-	cfg := s.ch.cfg
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	write := func(f []byte) bool {
-		s.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		return s.ws.WriteMessage(websocket.TextMessage, f) == nil
-	}
-	for {
-		select {
-		case f := <-s.send:
-			if !write(f) {
-				s.shutdown(websocket.CloseAbnormalClosure, "")
-				s.ws.Close()
-				return
-			}
-		case <-ping.C:
-			if s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)) != nil {
-				s.shutdown(websocket.CloseAbnormalClosure, "")
-				s.ws.Close()
-				return
-			}
-		case <-s.done:
-			s.closeMu.Lock()
-			code, text := s.closeCode, s.closeText
-			s.closeMu.Unlock()
-			if code != websocket.CloseTryAgainLater || text != "slow reader" {
-				for drained := false; !drained; {
-					select {
-					case f := <-s.send:
-						if !write(f) {
-							drained = true
-						}
-					default:
-						drained = true
-					}
-				}
-			}
-			if code != websocket.CloseAbnormalClosure {
-				s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(cfg.WriteTimeout))
-			}
-			s.ws.Close()
-			return
-		}
-	}
-}
+// shutdown writes what is queued, then a close frame with code, and closes
+// the socket.
+func (s *conn) shutdown(code int, text string) { s.out.Close(code, text) }
 
 func (s *conn) sendFrame(v any) { s.enqueue(encode(v)) }
 
@@ -148,7 +78,8 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// serveWS is the /chat/ws endpoint.
+// serveWS is the /chat/ws endpoint. It returns once the socket is set up;
+// readLoop serves it from then on.
 func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -158,7 +89,8 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	s := &conn{ch: c, ws: ws, ip: ip, send: make(chan []byte, c.cfg.SendQueue), done: make(chan struct{})}
+	s := &conn{ch: c, ws: ws, ip: ip, out: wsock.New(ws, wsock.Config{
+		Queue: c.cfg.SendQueue, WriteTimeout: c.cfg.WriteTimeout, PingInterval: c.cfg.PingInterval})}
 	c.mu.Lock()
 	stopped := c.stopped
 	if !stopped {
@@ -166,19 +98,23 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 		c.conns.Add(1)
 	}
 	c.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go s.writer(&wg)
 	if stopped {
 		s.fail(CodeUnavailable, "the chat is stopping", websocket.CloseTryAgainLater)
-		wg.Wait()
 		return
 	}
-	defer c.conns.Done()
-	defer wg.Wait()
-	defer c.unregister(s)
-	defer s.shutdown(websocket.CloseNormalClosure, "")
+	// The request's context ends when this handler returns; the socket
+	// lives on, until it closes or the channel stops (every wait on its
+	// behalf has a timeout of its own).
+	go c.readLoop(context.Background(), s, r.Header.Get("Origin"))
+}
 
+// readLoop reads the visitor's frames until the socket closes.
+func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
+	defer c.conns.Done()
+	defer c.unregister(s)
+	defer func() { <-s.out.Done() }()
+	defer s.shutdown(websocket.CloseNormalClosure, "")
+	ws, ip := s.ws, s.ip
 	if !c.ipConns.allow(ip, c.cfg.Now()) {
 		s.fail(CodeRateLimited, "too many connections from this address", websocket.CloseTryAgainLater)
 		return
@@ -187,8 +123,6 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 	deadline := func() { ws.SetReadDeadline(time.Now().Add(2*c.cfg.PingInterval + c.cfg.WriteTimeout)) }
 	deadline()
 	ws.SetPongHandler(func(string) error { deadline(); return nil })
-	ctx := r.Context()
-	origin := r.Header.Get("Origin")
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
@@ -200,11 +134,12 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 				ws.SetReadDeadline(time.Now().Add(2 * time.Second))
 				io.Copy(io.Discard, ws.NetConn())
 			}
+			s.shutdown(websocket.CloseAbnormalClosure, "")
 			return
 		}
 		deadline()
 		select {
-		case <-s.done:
+		case <-s.out.Closing():
 			return
 		default:
 		}
@@ -284,7 +219,7 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 	defer cancel()
 	select {
 	case <-c.tenantReady(f.Tenant):
-	case <-s.done:
+	case <-s.out.Closing():
 		return false
 	case <-rctx.Done():
 		s.fail(CodeUnavailable, "the chat is starting, try again shortly", websocket.CloseTryAgainLater)

@@ -13,6 +13,7 @@ import (
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/wsock"
 )
 
 // Socket timings.
@@ -218,30 +219,18 @@ func (s *sockets) candidates(fn func(*client), sums ...Summary) {
 	}
 }
 
-// client is one agent's socket.
+// client is one agent's socket; out writes to it (a goroutine only while
+// there is something to write).
 type client struct {
-	p    auth.Principal
-	send chan []byte
-	once sync.Once
-	quit chan struct{}
+	p   auth.Principal
+	out *wsock.Writer
 }
 
-// enqueue queues a frame, disconnecting a client whose queue is full: a
+// enqueue queues a frame; a client whose queue is full is disconnected: a
 // slow browser must not hold up the fold. Called with i.mu held.
-func (c *client) enqueue(b []byte) {
-	select {
-	case <-c.quit:
-		return
-	default:
-	}
-	select {
-	case c.send <- b:
-	default:
-		c.stop()
-	}
-}
+func (c *client) enqueue(b []byte) { c.out.Send(b) }
 
-func (c *client) stop() { c.once.Do(func() { close(c.quit) }) }
+func (c *client) stop() { c.out.Close(websocket.CloseGoingAway, "closing") }
 
 // The server's read buffer is reused and write buffers are pooled, as in
 // channels/chat: most agent sockets are idle most of the time.
@@ -252,58 +241,46 @@ var upgrader = websocket.Upgrader{
 	// agent's cookie.
 }
 
-// handleWS upgrades an authenticated agent's request and serves the socket.
+// handleWS upgrades an authenticated agent's request; readLoop serves the
+// socket from then on, so the HTTP server's per-request state is freed.
 func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
 	p, t, ok := i.tenantFor(w, r)
 	if !ok {
 		return
 	}
-	// Registered before the upgrade answers, so nothing folded after the
-	// client sees the handshake is missed.
-	cl := &client{p: p, send: make(chan []byte, i.cfg.SendQueue), quit: make(chan struct{})}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	cl := &client{p: p, out: wsock.New(conn, wsock.Config{Queue: i.cfg.SendQueue, WriteTimeout: writeWait, PingInterval: pingPeriod})}
+	// Registered before anything is read, and the upgrade's answer is
+	// already written: the client sees everything folded from now on and
+	// refetches what came before.
 	i.mu.Lock()
+	select {
+	case <-i.done:
+		i.mu.Unlock()
+		cl.stop()
+		return
+	default:
+	}
 	if i.clients[t.id] == nil {
 		i.clients[t.id] = newSockets()
 	}
 	i.clients[t.id].add(cl)
 	i.mu.Unlock()
-	defer func() {
-		i.mu.Lock()
-		i.clients[t.id].remove(cl)
-		i.mu.Unlock()
-		cl.stop()
-	}()
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader answered
-	}
-	defer conn.Close()
 	go i.readLoop(conn, cl, t.id)
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
-	for {
-		select {
-		case <-cl.quit:
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, "closing"), time.Now().Add(time.Second))
-			return
-		case b := <-cl.send:
-			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
-				return
-			}
-		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return
-			}
-		}
-	}
 }
 
 // readLoop reads the agent's frames until the socket fails; it ends the
 // client when it does.
 func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
-	defer cl.stop()
+	defer func() {
+		i.mu.Lock()
+		i.clients[tenant].remove(cl)
+		i.mu.Unlock()
+		cl.out.Close(websocket.CloseAbnormalClosure, "")
+	}()
 	conn.SetReadLimit(i.cfg.MaxFrameBytes)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })

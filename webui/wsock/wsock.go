@@ -1,0 +1,210 @@
+// Package wsock writes frames to a server-side WebSocket from a bounded
+// queue, for the hub's sockets with many idle peers (chat visitors, agent
+// inboxes).
+//
+// A socket has no goroutine of its own while it has nothing to write: a
+// writer goroutine is started when a frame, a ping or a close is due and
+// ends when the queue is empty. With 10,000 visitors connected and a few
+// hundred of them written to at any moment, this keeps only the busy
+// sockets' stacks in memory. Frames are never dropped silently: a peer
+// that does not read fast enough to keep its queue below the limit is
+// disconnected with 1013 ("slow reader"), so a slow browser cannot hold up
+// whoever enqueues.
+package wsock
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Config sets a Writer's limits.
+type Config struct {
+	// Queue is how many frames may wait for the socket; one more closes it
+	// as a slow reader. At least 1.
+	Queue int
+	// WriteTimeout bounds each write, the close frame included.
+	WriteTimeout time.Duration
+	// PingInterval is how often a ping is sent; 0 sends none. The reader
+	// extends its read deadline on each pong.
+	PingInterval time.Duration
+}
+
+// Slow-reader close reason: such a socket is closed without writing the
+// frames still queued.
+const slowReader = "slow reader"
+
+// Writer owns the writing side of one WebSocket. Its methods are safe for
+// concurrent use and never block on the network, so they may be called
+// with a caller's lock held.
+type Writer struct {
+	ws  *websocket.Conn
+	cfg Config
+
+	send    chan []byte
+	pingDue atomic.Bool
+	running atomic.Bool // a flush goroutine is (or is about to be) running
+	ping    *time.Timer
+
+	once    sync.Once
+	code    int
+	text    string
+	closing chan struct{} // closed by Close
+	closed  chan struct{} // closed once the socket is closed
+}
+
+// New starts writing to ws. The caller keeps reading ws in its own
+// goroutine and calls Close when it is done.
+func New(ws *websocket.Conn, cfg Config) *Writer {
+	if cfg.Queue < 1 {
+		cfg.Queue = 1
+	}
+	w := &Writer{ws: ws, cfg: cfg, send: make(chan []byte, cfg.Queue),
+		closing: make(chan struct{}), closed: make(chan struct{})}
+	if cfg.PingInterval > 0 {
+		w.ping = time.AfterFunc(cfg.PingInterval, func() {
+			w.pingDue.Store(true)
+			w.kick()
+		})
+	}
+	return w
+}
+
+// Send queues the text frame f and reports whether it was taken. A full
+// queue closes the socket (1013, slow reader); a closing socket takes
+// nothing. f must not be changed afterwards; the same slice may be sent to
+// many sockets.
+func (w *Writer) Send(f []byte) bool {
+	select {
+	case <-w.closing:
+		return false
+	default:
+	}
+	select {
+	case w.send <- f:
+	default:
+		w.Close(websocket.CloseTryAgainLater, slowReader)
+		return false
+	}
+	w.kick()
+	return true
+}
+
+// Close writes the frames still queued (unless the peer was too slow to
+// read them), then a close frame with code and text, and closes the
+// socket. code websocket.CloseAbnormalClosure closes without a close
+// frame, for a connection already broken. Only the first call counts; it
+// returns at once, and Done tells when the socket is closed.
+func (w *Writer) Close(code int, text string) {
+	w.once.Do(func() {
+		w.code, w.text = code, text
+		close(w.closing)
+	})
+	w.kick()
+}
+
+// Closing is closed as soon as Close is called.
+func (w *Writer) Closing() <-chan struct{} { return w.closing }
+
+// Done is closed once the socket is closed.
+func (w *Writer) Done() <-chan struct{} { return w.closed }
+
+// kick makes sure a flush goroutine will look at the queue, the ping and
+// the close.
+func (w *Writer) kick() {
+	if w.running.CompareAndSwap(false, true) {
+		go w.flush()
+	}
+}
+
+// flush writes until there is nothing to do, or closes the socket. Once it
+// has closed the socket it leaves running set, so no other flush starts.
+func (w *Writer) flush() {
+	for {
+		select {
+		case <-w.closing:
+			w.finish()
+			return
+		default:
+		}
+		if w.pingDue.Swap(false) {
+			if w.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(w.cfg.WriteTimeout)) != nil {
+				w.broken()
+				return
+			}
+			w.ping.Reset(w.cfg.PingInterval)
+			continue
+		}
+		select {
+		case f := <-w.send:
+			if !w.write(f) {
+				w.broken()
+				return
+			}
+			continue
+		default:
+		}
+		w.running.Store(false)
+		// A Send, ping or Close between the checks above and the store
+		// found running set and left its work to this goroutine: look
+		// again, unless another flush has started since.
+		if len(w.send) == 0 && !w.pingDue.Load() && !isClosed(w.closing) {
+			return
+		}
+		if !w.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+func (w *Writer) write(f []byte) bool {
+	w.ws.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
+	return w.ws.WriteMessage(websocket.TextMessage, f) == nil
+}
+
+// broken closes after a failed write: the connection is gone, so nothing
+// more is written.
+func (w *Writer) broken() {
+	w.once.Do(func() {
+		w.code, w.text = websocket.CloseAbnormalClosure, ""
+		close(w.closing)
+	})
+	w.finish()
+}
+
+// finish drains the queue as Close promises, writes the close frame and
+// closes the socket.
+func (w *Writer) finish() {
+	if w.ping != nil {
+		w.ping.Stop()
+	}
+	if w.code != websocket.CloseAbnormalClosure && w.text != slowReader {
+	drain:
+		for {
+			select {
+			case f := <-w.send:
+				if !w.write(f) {
+					break drain
+				}
+			default:
+				break drain
+			}
+		}
+	}
+	if w.code != websocket.CloseAbnormalClosure {
+		w.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(w.code, w.text), time.Now().Add(w.cfg.WriteTimeout))
+	}
+	w.ws.Close()
+	close(w.closed)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

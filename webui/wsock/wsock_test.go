@@ -1,0 +1,197 @@
+package wsock
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// pair starts a server socket driven by a Writer and returns the client
+// end. The server reads (answering pings with pongs) until the client goes.
+func pair(t *testing.T, cfg Config) (*Writer, *websocket.Conn) {
+	t.Helper()
+	got := make(chan *Writer, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{WriteBufferPool: &sync.Pool{}}).Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		w := New(ws, cfg)
+		got <- w
+		go func() {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					w.Close(websocket.CloseAbnormalClosure, "")
+					return
+				}
+			}
+		}()
+	}))
+	t.Cleanup(srv.Close)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return <-got, c
+}
+
+func read(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+func closeCode(t *testing.T, c *websocket.Conn) (int, string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code, ce.Text
+		}
+		if err != nil {
+			t.Fatalf("expected a close frame, got %v", err)
+		}
+	}
+}
+
+func TestFramesArriveInOrder(t *testing.T) {
+	const n = 500
+	w, c := pair(t, Config{Queue: n, WriteTimeout: time.Second})
+	go func() {
+		for i := range n {
+			if !w.Send([]byte(fmt.Sprint(i))) {
+				t.Error("frame refused")
+				return
+			}
+			if i%50 == 0 {
+				time.Sleep(time.Millisecond) // let the writer go idle now and then
+			}
+		}
+	}()
+	for i := range n {
+		if got := read(t, c); got != fmt.Sprint(i) {
+			t.Fatalf("frame %d is %q", i, got)
+		}
+	}
+}
+
+func TestCloseWritesQueuedFramesThenTheCode(t *testing.T) {
+	w, c := pair(t, Config{Queue: 8, WriteTimeout: time.Second})
+	w.Send([]byte("one"))
+	w.Send([]byte("two"))
+	w.Close(websocket.CloseGoingAway, "server stopping")
+	if w.Send([]byte("three")) {
+		t.Error("a closing writer took a frame")
+	}
+	if a, b := read(t, c), read(t, c); a != "one" || b != "two" {
+		t.Fatalf("got %q, %q", a, b)
+	}
+	if code, text := closeCode(t, c); code != websocket.CloseGoingAway || text != "server stopping" {
+		t.Fatalf("close %d %q", code, text)
+	}
+	select {
+	case <-w.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed")
+	}
+}
+
+func TestSlowReaderIsDisconnected(t *testing.T) {
+	w, c := pair(t, Config{Queue: 4, WriteTimeout: time.Second})
+	big := []byte(strings.Repeat("x", 64<<10))
+	refused := false
+	// The client does not read: once the socket buffers are full the
+	// queue fills and the writer gives up on the peer.
+	for range 10000 {
+		if !w.Send(big) {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatal("the queue never filled")
+	}
+	select {
+	case <-w.Closing():
+	default:
+		t.Fatal("a full queue did not close the socket")
+	}
+	c.Close()
+	select {
+	case <-w.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed")
+	}
+}
+
+func TestPings(t *testing.T) {
+	_, c := pair(t, Config{Queue: 4, WriteTimeout: time.Second, PingInterval: 20 * time.Millisecond})
+	pings := make(chan struct{}, 10)
+	c.SetPingHandler(func(string) error {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	for range 3 {
+		select {
+		case <-pings:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no ping")
+		}
+	}
+}
+
+func TestIdleWriterHasNoGoroutine(t *testing.T) {
+	w, c := pair(t, Config{Queue: 4, WriteTimeout: time.Second})
+	w.Send([]byte("hi"))
+	read(t, c)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.running.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the flush goroutine did not end with an empty queue")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.Send([]byte("again"))
+	if got := read(t, c); got != "again" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestBrokenConnection(t *testing.T) {
+	w, c := pair(t, Config{Queue: 64, WriteTimeout: time.Second})
+	c.Close()
+	// The server's reader sees the peer go and closes without a close
+	// frame; later sends are refused.
+	select {
+	case <-w.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the peer went")
+	}
+	if w.Send([]byte("late")) {
+		t.Error("a closed writer took a frame")
+	}
+}
