@@ -8,10 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use directly. Later issues add sipp, ...
+# Debian packages the tests use directly.
 # chromium runs the web UI's browser tests (webui/e2e), driven by
 # playwright-core on Node.js, which must be 20 or newer.
-APT_PACKAGES=(chromium)
+# sip-tester (sipp) is the SIP peer of channels/voice's tests; espeak-ng and
+# sox generate the voice prompts (channels/voice/media.GeneratePrompt).
+APT_PACKAGES=(chromium sip-tester espeak-ng sox)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
@@ -55,7 +57,9 @@ done
 
 # The browser tests' Node packages (playwright-core, no browser download),
 # installed again only when the lock file is newer than the install. The UI
-# build (webui/ui/web) is not needed: its output is committed.
+# build's output is committed, but webui/ui/web's packages are installed the
+# same way: its TypeScript compiles the web app's unit tests (*.test.mjs),
+# which webui/ui's TestNodeUnitTests runs.
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
 	echo "install-test-deps: webui/e2e needs Node.js 20 or newer, found $(node --version)" >&2
@@ -65,4 +69,9 @@ if [ ! -e webui/e2e/node_modules/playwright-core/package.json ] ||
 	[ webui/e2e/package-lock.json -nt webui/e2e/node_modules/.package-lock.json ]; then
 	echo "install-test-deps: npm ci in webui/e2e"
 	(cd webui/e2e && npm ci --no-audit --no-fund)
+fi
+if [ ! -e webui/ui/web/node_modules/typescript/package.json ] ||
+	[ webui/ui/web/package-lock.json -nt webui/ui/web/node_modules/.package-lock.json ]; then
+	echo "install-test-deps: npm ci in webui/ui/web"
+	(cd webui/ui/web && npm ci --no-audit --no-fund)
 fi

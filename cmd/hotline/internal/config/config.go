@@ -30,6 +30,7 @@ type Config struct {
 	Bus             Bus           `mapstructure:"bus" yaml:"bus"`
 	Auth            Auth          `mapstructure:"auth" yaml:"auth"`
 	Search          Search        `mapstructure:"search" yaml:"search"`
+	Voice           Voice         `mapstructure:"voice" yaml:"voice"`
 }
 
 // Drivers the search.driver key accepts.

@@ -33,6 +33,7 @@ func Default() Config {
 				RequestTimeout: 10 * time.Second,
 			},
 		},
+		Voice: defaultVoice(),
 		Bus: Bus{
 			Driver: DriverEmbedded,
 			Embedded: Embedded{

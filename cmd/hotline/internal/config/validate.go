@@ -118,6 +118,7 @@ func (c Config) Validate() error {
 		ck.add("auth.session_idle", "must not exceed auth.session_lifetime (%s), got %s", c.Auth.SessionLifetime, c.Auth.SessionIdle)
 	}
 	validateSearch(&ck, c)
+	validateVoice(&ck, c)
 	if len(ck.probs) == 0 {
 		return nil
 	}
