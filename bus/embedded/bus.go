@@ -473,6 +473,33 @@ func (b *Bus) Subscribe(ctx context.Context, topicName string, opts bus.Subscrib
 	return s, nil
 }
 
+// EndOffsets returns, for each partition of topicName, the offset the next
+// message will get: a reader that has read up to there has seen every
+// message published so far. A topic that does not exist yet has no
+// partitions (it is not created).
+func (b *Bus) EndOffsets(ctx context.Context, topicName string) (map[int]int64, error) {
+	if err := bus.ValidTopic(topicName); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	t, closed := b.topics[topicName], b.closed
+	b.mu.RUnlock()
+	if closed {
+		return nil, bus.ErrClosed
+	}
+	out := make(map[int]int64)
+	if t == nil {
+		return out, nil
+	}
+	for i, p := range t.parts {
+		out[i] = p.durable.Load()
+	}
+	return out, nil
+}
+
 func (b *Bus) removeSub(s *subscription) {
 	b.mu.Lock()
 	delete(b.subs, s)

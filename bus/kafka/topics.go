@@ -9,6 +9,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol/listoffsets"
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
+
+	"github.com/hotline-hub/hotline/bus"
 )
 
 // ensureTopic returns the partition count of topic, creating the topic with
@@ -139,6 +141,35 @@ func (b *Bus) refreshMetadata(ctx context.Context, topic string) error {
 		AllowAutoTopicCreation: true,
 	})
 	return err
+}
+
+// EndOffsets returns, for each partition of topic, the offset the next
+// message will get (the high watermark: with acks=all, everything below it
+// is on every in-sync replica): a reader that has read up to there has seen
+// every message published so far. The topic is created if it does not exist,
+// as Subscribe does; errors a broker may recover from are retried until
+// ctx ends.
+func (b *Bus) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	if err := bus.ValidTopic(topic); err != nil {
+		return nil, err
+	}
+	if err := b.enter(); err != nil {
+		return nil, err
+	}
+	defer b.publishes.Done()
+	var ends map[int]int64
+	// Retried like Subscribe: a topic just created has no leader yet.
+	err := b.retry(ctx, "reading end offsets of "+topic, func() error {
+		parts, err := b.ensureTopic(ctx, topic)
+		if err == nil {
+			ends, err = b.endOffsets(ctx, topic, parts)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return ends, nil
 }
 
 // endOffsets returns, for each of topic's parts partitions, the offset the

@@ -1,6 +1,7 @@
 // Command hotline is the one Hotline binary.
 //
 //	hotline serve              run everything in one process (embedded defaults)
+//	hotline reindex            rebuild the running hub's search index from the bus
 //	hotline config validate    check a configuration and name every problem
 //	hotline config show        print the effective configuration as YAML
 //	hotline bench bus          load-test the configured bus

@@ -56,6 +56,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(
 		newServeCmd(g),
+		newReindexCmd(g),
 		newConfigCmd(g),
 		newBenchCmd(g),
 		newVersionCmd(),

@@ -114,7 +114,13 @@ func (x *API) writeIndexError(w http.ResponseWriter, r *http.Request, err error)
 		if ie.Field == "text" {
 			code = "invalid_query"
 		}
-		api.WriteError(w, http.StatusBadRequest, code, strings.TrimPrefix(ie.Error(), search.ErrInvalidQuery.Error()+": "), field)
+		// The message names the parameter as the caller wrote it (q, not
+		// the index's "text"), like badParam's.
+		msg := field + ": " + ie.Reason
+		if ie.Pos > 0 {
+			msg += " at character " + strconv.Itoa(ie.Pos)
+		}
+		api.WriteError(w, http.StatusBadRequest, code, msg, field)
 	case errors.Is(err, search.ErrInvalidQuery):
 		api.WriteError(w, http.StatusBadRequest, "invalid_query", strings.TrimPrefix(err.Error(), search.ErrInvalidQuery.Error()+": "), "")
 	case errors.Is(err, search.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

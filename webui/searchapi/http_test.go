@@ -152,6 +152,10 @@ func TestSearch(t *testing.T) {
 		if res.status != 400 || eb.Error.Code != b.code || eb.Error.Field != b.field || !strings.Contains(eb.Error.Message, b.in) {
 			t.Errorf("%s: %d %s, want 400 %s field %s mentioning %q", b.name, res.status, res.body, b.code, b.field, b.in)
 		}
+		// The message names the parameter as the caller wrote it.
+		if !strings.HasPrefix(eb.Error.Message, b.field+": ") {
+			t.Errorf("%s: message %q does not start with %q", b.name, eb.Error.Message, b.field+": ")
+		}
 	}
 	// A cursor of another tenant's query is refused, not followed.
 	gr := search.Result{}

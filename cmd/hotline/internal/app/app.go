@@ -27,6 +27,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/busmetrics"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/channels/chat"
+	"github.com/hotline-hub/hotline/channels/voice"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/search"
@@ -53,10 +54,12 @@ type App struct {
 	dir    *directory.Store
 	router *routing.Router
 	chat   *chat.Channel
+	voice  *voice.Server // nil unless voice.enabled
 	inbox  *inbox.Inbox
 
 	index   search.Index
 	indexer *indexer.Indexer
+	reindex *reindexControl // the reindex job and the control socket
 	merges  *search.Merges
 	search  *searchapi.API
 
@@ -120,6 +123,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 
+	if cfg.Voice.Enabled {
+		if a.voice, err = voice.New(cfg.VoiceConfig(), a.bus, log.With("component", "voice")); err != nil {
+			a.closeIndex()
+			_ = raw.Close()
+			return nil, err
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		a.closeIndex()
@@ -141,16 +152,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		{"routing", a.router},
 		{"inbox", a.inbox},
 		{"chat", a.chat},
-		{"indexer", a.indexer},
+		{"indexer", a.reindex.live}, // the indexer, paused by a reindex for its switch
+		{"control", a.reindex},
 		{"contact-merges", componentFunc(func(ctx context.Context) error { return a.merges.Run(ctx, a.bus) })},
-		{"http", httpServer{srv: srv, ln: ln, timeout: cfg.ShutdownTimeout}},
 	}
+	if a.voice != nil {
+		a.components = append(a.components, namedComponent{"voice", a.voice})
+	}
+	a.components = append(a.components, namedComponent{"http", httpServer{srv: srv, ln: ln, timeout: cfg.ShutdownTimeout}})
 	return a, nil
 }
 
 // Addr is the address the HTTP listener is bound to (with the real port
 // when the configuration asked for port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Voice is the SIP server, or nil when voice.enabled is off.
+func (a *App) Voice() *voice.Server { return a.voice }
 
 // Bus is the process's instrumented bus, the one components publish and
 // subscribe through.

@@ -49,6 +49,9 @@ func (a *App) newContactCentre(cfg config.Config, log *slog.Logger) error {
 	if a.indexer, err = indexer.New(indexer.Config{}, a.bus, a.index, log.With("component", "indexer")); err != nil {
 		return err
 	}
+	if err := a.newReindex(cfg, log); err != nil {
+		return err
+	}
 	a.merges = search.NewMerges()
 	a.search, err = searchapi.New(searchapi.Config{}, a.index, a.merges, a.inbox, a.bus, a.auth, log.With("component", "searchapi"))
 	return err

@@ -19,6 +19,15 @@ import "../search/search.css";
 /** How long the index usually takes to fold a merge before the dossier shows it. */
 const foldDelayMs = 1500;
 
+/**
+ * The conversation on screen belongs in its customer's dossier, but a chat
+ * accepted at once may not be indexed yet, and then the counts leave it
+ * out: the dossier is asked again, settleTries times at most, waiting a
+ * little longer each time (settleDelayMs, twice that, ...).
+ */
+const settleTries = 6;
+const settleDelayMs = 1000;
+
 export function DossierPanel({ current, contactId }: { current: string; contactId: string | undefined }) {
   const { t, lang } = useI18n();
   const { session, onExpired, generation } = useInbox();
@@ -29,6 +38,7 @@ export function DossierPanel({ current, contactId }: { current: string; contactI
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState<string>();
   const [reload, setReload] = useState(0);
+  const [settle, setSettle] = useState(0);
 
   const fail = useCallback(
     (e: unknown) => {
@@ -39,9 +49,17 @@ export function DossierPanel({ current, contactId }: { current: string; contactI
     [onExpired, t],
   );
 
+  // Another contact's dossier is never shown while this one loads.
+  useEffect(() => {
+    setDossier(undefined);
+    setOpen(undefined);
+    setSettle(0);
+  }, [contactId]);
+
   useEffect(() => {
     if (!contactId) return;
     let live = true;
+    let timer = 0;
     setError(undefined);
     setUnavailable(false);
     setBusy(true);
@@ -50,6 +68,11 @@ export function DossierPanel({ current, contactId }: { current: string; contactI
         if (!live) return;
         setDossier(d);
         setBusy(false);
+        // Newest first: a whole dossier on one page without the current
+        // conversation means the index has not caught up with it yet.
+        if (!d.next && !d.conversations.some((c) => c.id === current) && settle < settleTries) {
+          timer = window.setTimeout(() => setSettle((n) => n + 1), settleDelayMs * (settle + 1));
+        }
       },
       (e: unknown) => {
         if (!live) return;
@@ -59,8 +82,9 @@ export function DossierPanel({ current, contactId }: { current: string; contactI
     );
     return () => {
       live = false;
+      window.clearTimeout(timer);
     };
-  }, [search, contactId, generation, reload, fail]);
+  }, [search, contactId, current, generation, reload, settle, fail]);
 
   const more = () => {
     if (!contactId || !dossier?.next) return;

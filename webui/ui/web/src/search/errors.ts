@@ -10,10 +10,17 @@ export function searchError(t: Translate, err: unknown): string {
   if (err instanceof ApiError) {
     if (searchUnavailable(err)) return t("search.error.unavailable");
     if (err.code === "invalid_query") {
-      const pos = /at character (\d+)/.exec(err.message);
-      return pos ? t("search.error.syntax_at", { pos: pos[1] ?? "", detail: err.message }) : t("search.error.syntax", { detail: err.message });
+      // "q: unclosed quote at character 12": the sentence names the
+      // position itself, and the parameter is the search box.
+      const pos = /\s*at character (\d+)\s*$/.exec(err.message);
+      const detail = err.message.replace(/^q:\s*/, "").replace(/\s*at character \d+\s*$/, "");
+      return pos ? t("search.error.syntax_at", { pos: pos[1] ?? "", detail }) : t("search.error.syntax", { detail });
     }
-    if (err.code === "invalid_field" && err.field) return t("search.error.field", { field: err.field, detail: err.message });
+    if (err.code === "invalid_field" && err.field) {
+      const field = err.field;
+      const detail = err.message.startsWith(field + ":") ? err.message.slice(field.length + 1).trim() : err.message;
+      return t("search.error.field", { field, detail });
+    }
     if (err.code === "forbidden") return t("search.error.forbidden");
     if (err.code === "not_found") return t("search.error.not_found");
   }

@@ -68,8 +68,11 @@ export function SearchPage({ session, onExpired }: Props) {
         (e: unknown) => {
           if (n !== seq.current) return;
           setBusy(false);
-          if (expired(e)) onExpired();
-          else setError(searchError(t, e));
+          if (expired(e)) return onExpired();
+          setError(searchError(t, e));
+          // The results of the previous query would read as this one's;
+          // a failed "more" keeps the pages already shown.
+          if (!after) setResult(undefined);
         },
       );
     },
@@ -249,7 +252,7 @@ export function SearchPage({ session, onExpired }: Props) {
             </button>
           ) : null}
         </section>
-        {open ? <ConversationPane id={open} api={api} names={names} onClose={() => setOpen(undefined)} onExpired={onExpired} /> : null}
+        {open ? <ConversationPane id={open} api={api} names={names} queues={queues} onClose={() => setOpen(undefined)} onExpired={onExpired} /> : null}
       </div>
     </div>
   );
@@ -284,7 +287,7 @@ function FacetsView({ result, selected, onChannel }: { result: Result; selected:
         {f.days.map((d) => (
           <li key={d.day} data-testid={"search-facet-day-" + d.day} title={t("search.facets.day_count", { day: dayLabel(d.day), n: d.count })}>
             <span class="day">{dayLabel(d.day)}</span>
-            <span class="bar" aria-hidden="true">
+            <span class="day-bar" aria-hidden="true">
               <span style={{ width: (100 * d.count) / max + "%" }} />
             </span>
             <span class="count">{d.count}</span>
@@ -299,12 +302,14 @@ function ConversationPane({
   id,
   api,
   names,
+  queues,
   onClose,
   onExpired,
 }: {
   id: string;
   api: SearchApi;
   names: Map<string, string>;
+  queues: { id: string; name: string }[];
   onClose: () => void;
   onExpired: () => void;
 }) {
@@ -348,7 +353,7 @@ function ConversationPane({
           <p class="meta" data-testid="search-conversation-meta">
             <span>{customerOf(t, conv)}</span>
             <span class={"status status-" + conv.status}>{statusLabel(t, conv.status)}</span>
-            {conv.queue ? <span>{t("search.conversation.queue", { queue: conv.queue })}</span> : null}
+            {conv.queue ? <span>{t("search.conversation.queue", { queue: queues.find((q) => q.id === conv.queue)?.name || conv.queue })}</span> : null}
             {conv.agent_id ? <span>{t("search.conversation.agent", { agent: names.get(conv.agent_id) ?? conv.agent_id })}</span> : null}
             {conv.tags && conv.tags.length > 0 ? <span>{t("search.conversation.tags", { tags: conv.tags.join(", ") })}</span> : null}
           </p>
