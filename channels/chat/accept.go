@@ -79,8 +79,24 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	}
 	pctx, cancel := context.WithTimeout(ctx, defaultPublishTimeout)
 	defer cancel()
+	// Marked before publishing: the fold may read the event back before
+	// Publish returns, and must then leave it to this call.
+	c.mu.Lock()
+	c.taken[re.ID] = struct{}{}
+	c.mu.Unlock()
 	// One call, one key: queued then received keep their order.
 	if err := c.bus.Publish(pctx, event.TopicConversations, msgs...); err != nil {
+		c.mu.Lock()
+		if _, unread := c.taken[re.ID]; unread {
+			delete(c.taken, re.ID)
+		} else {
+			// The fold read it back, so it is stored after all, and
+			// skipped it for this call: apply it here.
+			cv := c.convLocked(t.id, convID)
+			cv.last = later(cv.last, now)
+			c.receivedLocked(cv, v.id, msgID, clientID, text, now)
+		}
+		c.mu.Unlock()
 		return accepted{}, false, fmt.Errorf("chat: publish message: %w", err)
 	}
 	a = accepted{Kind: "accepted", Tenant: t.id, Visitor: v.id, ConversationID: convID, ClientID: clientID, MessageID: msgID, Time: now}
@@ -92,8 +108,12 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	}
 	c.mu.Lock()
 	c.applyAccepted(a)
+	// Applied here from what was published, so the visitor's other
+	// sockets see it now; the fold skips the event when it reads it back.
+	cv := c.convLocked(t.id, convID)
+	cv.last = later(cv.last, now)
+	c.receivedLocked(cv, v.id, msgID, clientID, text, now)
 	c.mu.Unlock()
-	c.apply(re)
 	return a, false, nil
 }
 

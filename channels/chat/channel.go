@@ -51,8 +51,12 @@ type Channel struct {
 	visitors map[string]*visitor // tenant/visitor
 	convs    map[string]*conv    // tenant/conversation
 	live     map[*conn]struct{}  // every open socket, for shutdown
-	stopped  bool
-	conns    sync.WaitGroup
+	// taken holds the ids of message.received events this channel
+	// published and already applied, until the fold reads them back: the
+	// fold then skips decoding them again.
+	taken   map[string]struct{}
+	stopped bool
+	conns   sync.WaitGroup
 }
 
 // visitor is one widget identity (a token), with its open sockets.
@@ -135,6 +139,7 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 		visitors:     make(map[string]*visitor),
 		convs:        make(map[string]*conv),
 		live:         make(map[*conn]struct{}),
+		taken:        make(map[string]struct{}),
 		waiting:      make(map[string]chan struct{}),
 	}
 	c.tenants.Store(&tenants)
@@ -465,6 +470,15 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		return nil
 	}
 	k := vkey(e.Tenant, e.ConversationID)
+	if e.Type == event.MessageReceived {
+		c.mu.Lock()
+		_, mine := c.taken[e.ID]
+		delete(c.taken, e.ID)
+		c.mu.Unlock()
+		if mine {
+			return nil // applied when it was accepted
+		}
+	}
 	if mustExist {
 		c.mu.Lock()
 		cv := c.convs[k]
@@ -490,9 +504,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	cv.last = later(cv.last, e.Time)
 	switch d := p.(type) {
 	case *event.MessageReceivedData:
-		cv.visitor = d.From.Address
-		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, clientID: d.ClientMessageID,
-			from: "visitor", text: d.Text, time: e.Time})
+		return c.receivedLocked(cv, d.From.Address, d.MessageID, d.ClientMessageID, d.Text, e.Time)
 	case *event.MessageSentData:
 		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
 			agentName: d.From.Name, text: d.Text, time: e.Time})
@@ -509,6 +521,13 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		cv.closed = false
 	}
 	return nil
+}
+
+// receivedLocked adds a visitor's message to cv. c.mu is held.
+func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time) *entry {
+	cv.visitor = visitor
+	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
+		from: "visitor", text: text, time: t})
 }
 
 // addEntryLocked inserts en in seq order and pushes it to the visitor's

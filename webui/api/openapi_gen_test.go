@@ -473,7 +473,9 @@ func inboxPaths() m {
 					"name the hub's host. The server pushes JSON text frames:\n\n"+
 					"- `{\"type\":\"conversation\",\"conversation\":<ConversationSummary>}` whenever a conversation the caller "+
 					"sees (or saw before the change) changes; a conversation leaving the inbox is announced too.\n"+
-					"- `{\"type\":\"message\",\"conversation_id\",\"entry\":<Entry>}` when a message is added to a conversation the caller sees.\n"+
+					"- `{\"type\":\"message\",\"conversation_id\",\"entry\":<Entry>,\"conversation\":<ConversationSummary>}` when a message "+
+					"is added to a conversation the caller sees; `conversation` is its summary after the change, sent in place of a "+
+					"conversation frame.\n"+
 					"- `{\"type\":\"typing\",\"conversation_id\",\"from\":\"visitor\",\"active\"}` when the customer types.\n\n"+
 					"The client may send `{\"type\":\"typing\",\"conversation_id\",\"active\"}` while the agent types; it is "+
 					"relayed to the customer for a conversation assigned to the caller (supervisors and admins: any), other "+
@@ -660,6 +662,7 @@ func components() m {
 				"type":            m{"const": "message"},
 				"conversation_id": str(""),
 				"entry":           ref("Entry"),
+				"conversation":    ref("ConversationSummary"),
 			}),
 			"WSTypingFrame": object("Server to client.", []string{"type", "conversation_id", "from", "active"}, m{
 				"type":            m{"const": "typing"},

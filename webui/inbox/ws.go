@@ -91,6 +91,9 @@ type messageOut struct {
 	Type           string `json:"type"` // "message"
 	ConversationID string `json:"conversation_id"`
 	Entry          Entry  `json:"entry"`
+	// Conversation is the summary after the entry was added, in place of a
+	// conversation frame of its own.
+	Conversation *Summary `json:"conversation,omitempty"`
 }
 
 type typingOut struct {
@@ -110,20 +113,34 @@ type typingIn struct {
 // changed pushes c's new summary, and entry if one was added, to every
 // socket of the tenant that saw c before the change or sees it now (so a
 // conversation leaving an inbox, resolved or taken by someone else, is
-// announced too). Called with i.mu held.
+// announced too). A socket that sees the new entry gets one message frame
+// carrying the summary too; the others a conversation frame. Called with
+// i.mu held.
 func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry *Entry) {
 	cs := i.clients[t.id]
 	if cs == nil || len(cs.all) == 0 {
 		return
 	}
 	sum := c.summary()
-	conv, err := json.Marshal(conversationOut{Type: "conversation", Conversation: sum})
-	if err != nil {
-		return
-	}
-	var msg []byte
-	if entry != nil {
-		msg, _ = json.Marshal(messageOut{Type: "message", ConversationID: c.ID, Entry: *entry})
+	var conv, msg []byte
+	frame := func(withEntry bool) []byte {
+		var err error
+		if withEntry {
+			if msg == nil {
+				msg, err = json.Marshal(messageOut{Type: "message", ConversationID: c.ID, Entry: *entry, Conversation: &sum})
+			}
+			if err != nil {
+				i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
+			}
+			return msg
+		}
+		if conv == nil {
+			conv, err = json.Marshal(conversationOut{Type: "conversation", Conversation: sum})
+		}
+		if err != nil {
+			i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
+		}
+		return conv
 	}
 	sums := []Summary{sum}
 	if before != nil {
@@ -135,9 +152,8 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		if !now && !was {
 			return
 		}
-		cl.enqueue(conv)
-		if msg != nil && now {
-			cl.enqueue(msg)
+		if f := frame(entry != nil && now); f != nil {
+			cl.enqueue(f)
 		}
 	}, sums...)
 }

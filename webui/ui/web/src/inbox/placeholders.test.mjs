@@ -3,21 +3,9 @@
 // Run: node --test src/inbox/placeholders.test.mjs (webui/ui's Go tests do).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { importTS } from "../tsmodule.mjs";
 
-const source = readFileSync(fileURLToPath(new URL("./placeholders.ts", import.meta.url)), "utf8");
-const js = ts.transpileModule(source, {
-  compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-}).outputText;
-const dir = mkdtempSync(join(tmpdir(), "placeholders-"));
-const file = join(dir, "placeholders.mjs");
-writeFileSync(file, js);
-const { fillPlaceholders, placeholderNames } = await import(pathToFileURL(file).href);
-rmSync(dir, { recursive: true, force: true });
+const { fillPlaceholders, placeholderNames } = await importTS(new URL("./placeholders.ts", import.meta.url));
 
 const all = {
   "customer.name": "Ada Lovelace",

@@ -34,6 +34,25 @@ function isFrame(v: unknown): v is Frame {
   }
 }
 
+/**
+ * frames splits what the server sent into the frames the inbox handles: a
+ * message frame may carry the conversation's new summary too (one write
+ * instead of two on the server), which is the conversation frame that
+ * precedes the message.
+ */
+export function frames(v: unknown): Frame[] {
+  if (!isFrame(v)) return [];
+  if (v.type === "message") {
+    const c = (v as { conversation?: unknown }).conversation;
+    const entry: Frame = { type: "message", conversation_id: v.conversation_id, entry: v.entry };
+    if (typeof c === "object" && c !== null) {
+      return [{ type: "conversation", conversation: c as Summary }, entry];
+    }
+    return [entry];
+  }
+  return [v];
+}
+
 export class LiveSocket {
   private ws: WebSocket | undefined;
   private attempt = 0;
@@ -71,7 +90,7 @@ export class LiveSocket {
       } catch {
         return;
       }
-      if (isFrame(v)) this.h.onFrame(v);
+      for (const f of frames(v)) this.h.onFrame(f);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;

@@ -3,21 +3,9 @@
 // Run: node --test src/search/highlight.test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { importTS } from "../tsmodule.mjs";
 
-const source = readFileSync(fileURLToPath(new URL("./highlight.ts", import.meta.url)), "utf8");
-const js = ts.transpileModule(source, {
-  compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-}).outputText;
-const dir = mkdtempSync(join(tmpdir(), "highlight-"));
-const file = join(dir, "highlight.mjs");
-writeFileSync(file, js);
-const { segments } = await import(pathToFileURL(file).href);
-rmSync(dir, { recursive: true, force: true });
+const { segments } = await importTS(new URL("./highlight.ts", import.meta.url));
 
 const enc = new TextEncoder();
 /** The byte range of the first occurrence of word in s, as the server gives it. */
