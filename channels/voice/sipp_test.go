@@ -21,13 +21,54 @@ func needPcaps(t *testing.T) {
 	}
 }
 
-// conv returns the conversation id of the call whose call.started has
-// caller from.
+// testCaller is the caller of sipp's scenarios, but for the menu's.
+const testCaller = "+33622222222"
+
+// callerAudio is the keys of a scenario in which the caller sends sipp's
+// G.711 A-law sample, and the further key-value pairs kv.
+func callerAudio(kv ...string) map[string]string {
+	keys := map[string]string{"audio_pcap": filepath.Join(pcapDir, "g711a.pcap")}
+	for i := 0; i+1 < len(kv); i += 2 {
+		keys[kv[i]] = kv[i+1]
+	}
+	return keys
+}
+
+// mustSipp runs a scenario as sipp does, and fails the test if the call
+// failed.
+func mustSipp(t *testing.T, h *hub, scenario, service string, keys map[string]string) {
+	t.Helper()
+	if err := sipp(t, h, scenario, service, keys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// callStarted returns the call.started of the call from caller from.
 func callStarted(t *testing.T, h *hub, from string) *event.Envelope {
 	t.Helper()
 	return h.events.wait(t, event.CallStarted, func(e *event.Envelope) bool {
 		return decode[*event.CallStartedData](t, e).From == from
 	})
+}
+
+// callEnded waits for the call.ended of the call that started.
+func callEnded(t *testing.T, h *hub, started *event.Envelope) *event.Envelope {
+	t.Helper()
+	return h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+}
+
+// endedCall waits until testCaller's call has ended and returns the
+// events of its conversation, failing the test unless they are of the
+// types want, in this order.
+func endedCall(t *testing.T, h *hub, want ...string) []*event.Envelope {
+	t.Helper()
+	started := callStarted(t, h, testCaller)
+	callEnded(t, h, started)
+	evs := h.events.all(started.ConversationID)
+	if got := typesOf(evs); !sameTypes(got, want...) {
+		t.Fatalf("events = %v", got)
+	}
+	return evs
 }
 
 func typesOf(evs []*event.Envelope) []string {
@@ -57,14 +98,11 @@ func TestSippMenuSelectionByDTMF(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Numbers[0].Menu.InputTimeout = 3 * time.Second
 	h := startHub(t, cfg, nil)
-	err := sipp(t, h, "uac_menu.xml", testNumber, map[string]string{
+	mustSipp(t, h, "uac_menu.xml", testNumber, map[string]string{
 		"lang_pcap":    filepath.Join(pcapDir, "dtmf_2833_2.pcap"),
 		"service_pcap": filepath.Join(pcapDir, "dtmf_2833_1.pcap"),
 		"hold_ms":      "2500",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	started := callStarted(t, h, "+33611111111")
 	sd := decode[*event.CallStartedData](t, started)
 	if sd.To != testNumber || sd.Direction != event.DirectionInbound || started.Tenant != testTenant || started.Channel != event.ChannelVoice {
@@ -109,18 +147,9 @@ func TestSippNoInputTakesDefaultRouteAndAbandons(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Numbers[0].Menu.InputTimeout = 300 * time.Millisecond
 	h := startHub(t, cfg, nil)
-	err := sipp(t, h, "uac_hangup.xml", testNumber, map[string]string{
-		"hold_ms": "5000", "audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
-	evs := h.events.all(started.ConversationID)
-	if got := typesOf(evs); !sameTypes(got, event.CallStarted, event.CallQueued, event.ConversationQueued,
-		event.CallEnded, event.ConversationAbandoned) {
-		t.Fatalf("events = %v", got)
-	}
+	mustSipp(t, h, "uac_hangup.xml", testNumber, callerAudio("hold_ms", "5000"))
+	evs := endedCall(t, h, event.CallStarted, event.CallQueued, event.ConversationQueued,
+		event.CallEnded, event.ConversationAbandoned)
 	if cq := decode[*event.ConversationQueuedData](t, evs[2]); cq.Queue != "general" || cq.Language != "fr" {
 		t.Errorf("conversation.queued = %+v, want the default route", cq)
 	}
@@ -134,17 +163,8 @@ func TestSippHangupInMenu(t *testing.T) {
 	needPcaps(t)
 	cfg := testConfig(t)
 	h := startHub(t, cfg, nil)
-	err := sipp(t, h, "uac_hangup.xml", testNumber, map[string]string{
-		"hold_ms": "300", "audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
-	evs := h.events.all(started.ConversationID)
-	if got := typesOf(evs); !sameTypes(got, event.CallStarted, event.CallEnded) {
-		t.Fatalf("events = %v", got)
-	}
+	mustSipp(t, h, "uac_hangup.xml", testNumber, callerAudio("hold_ms", "300"))
+	evs := endedCall(t, h, event.CallStarted, event.CallEnded)
 	if end := decode[*event.CallEndedData](t, evs[1]); end.Reason != event.EndAbandoned || end.WaitMs != 0 {
 		t.Errorf("call.ended = %+v", end)
 	}
@@ -176,17 +196,8 @@ func TestSippClosedVoicemail(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MaxVoicemail = 3 * time.Second
 	h := startHub(t, cfg, nil)
-	err := sipp(t, h, "uac_hub_hangup.xml", testClosed, map[string]string{
-		"audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
-	evs := h.events.all(started.ConversationID)
-	if got := typesOf(evs); !sameTypes(got, event.CallStarted, event.CallRecorded, event.CallEnded) {
-		t.Fatalf("events = %v", got)
-	}
+	mustSipp(t, h, "uac_hub_hangup.xml", testClosed, callerAudio())
+	evs := endedCall(t, h, event.CallStarted, event.CallRecorded, event.CallEnded)
 	rec := decode[*event.CallRecordedData](t, evs[1])
 	if rec.Kind != event.RecordingVoicemail || rec.Recording.ContentType != "audio/wav" || rec.DurationMs <= 0 {
 		t.Errorf("call.recorded = %+v", rec)
@@ -214,9 +225,7 @@ func TestSippClosedVoicemail(t *testing.T) {
 
 func TestSippUnknownNumber(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
-	if err := sipp(t, h, "uac_404.xml", "+33999999999", nil); err != nil {
-		t.Fatal(err)
-	}
+	mustSipp(t, h, "uac_404.xml", "+33999999999", nil)
 	if got := h.events.types(); got != "" {
 		t.Errorf("an unknown number published %s", got)
 	}
@@ -224,9 +233,7 @@ func TestSippUnknownNumber(t *testing.T) {
 
 func TestSippUnsupportedCodec(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
-	if err := sipp(t, h, "uac_488.xml", testNumber, nil); err != nil {
-		t.Fatal(err)
-	}
+	mustSipp(t, h, "uac_488.xml", testNumber, nil)
 	if got := h.events.types(); got != "" {
 		t.Errorf("a refused call published %s", got)
 	}
@@ -253,15 +260,8 @@ func (s slowStart) Publish(ctx context.Context, topic string, msgs ...bus.Messag
 
 func TestSippCancelBeforeAnswer(t *testing.T) {
 	h := startHub(t, testConfig(t), func(b bus.Bus) bus.Publisher { return slowStart{b, 1500 * time.Millisecond} })
-	if err := sipp(t, h, "uac_cancel.xml", testNumber, nil); err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
-	evs := h.events.all(started.ConversationID)
-	if got := typesOf(evs); !sameTypes(got, event.CallStarted, event.CallEnded) {
-		t.Fatalf("events = %v", got)
-	}
+	mustSipp(t, h, "uac_cancel.xml", testNumber, nil)
+	evs := endedCall(t, h, event.CallStarted, event.CallEnded)
 	if end := decode[*event.CallEndedData](t, evs[1]); end.Reason != event.EndAbandoned {
 		t.Errorf("call.ended = %+v", end)
 	}
@@ -272,11 +272,8 @@ func TestSippCancelBeforeAnswer(t *testing.T) {
 // the media port, an UPDATE refreshes.
 func TestSippSessionRefresh(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
-	if err := sipp(t, h, "uac_refresh.xml", testNumber, nil); err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	end := h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+	mustSipp(t, h, "uac_refresh.xml", testNumber, nil)
+	end := callEnded(t, h, callStarted(t, h, testCaller))
 	if d := decode[*event.CallEndedData](t, end); d.Reason != event.EndAbandoned {
 		t.Errorf("call.ended = %+v", d)
 	}
@@ -291,19 +288,16 @@ func TestSippSetupLimit(t *testing.T) {
 	h := startHub(t, cfg, nil)
 	inProgress := make(chan error, 1)
 	go func() {
-		inProgress <- sipp(t, h, "uac_hangup.xml", testNumber, map[string]string{
-			"hold_ms": "3000", "audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
+		inProgress <- sipp(t, h, "uac_hangup.xml", testNumber, callerAudio("hold_ms", "3000"))
 	}()
-	started := callStarted(t, h, "+33622222222")
+	started := callStarted(t, h, testCaller)
 	h.s.setup <- struct{}{} // the flood holds the only slot
-	if err := sipp(t, h, "uac_503.xml", testNumber, nil); err != nil {
-		t.Fatal(err)
-	}
+	mustSipp(t, h, "uac_503.xml", testNumber, nil)
 	<-h.s.setup
 	if err := <-inProgress; err != nil {
 		t.Fatalf("the call in progress failed: %v", err)
 	}
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+	callEnded(t, h, started)
 	n := 0
 	h.events.mu.Lock()
 	for _, e := range h.events.events {
@@ -320,23 +314,19 @@ func TestSippSetupLimit(t *testing.T) {
 func TestSippCallOverTCP(t *testing.T) {
 	needPcaps(t)
 	h := startHub(t, testConfig(t), nil)
-	err := sippOver(t, h, "tcp", "uac_hangup.xml", testNumber, map[string]string{
-		"hold_ms": "500", "audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
-	if err != nil {
+	if err := sippOver(t, h, "tcp", "uac_hangup.xml", testNumber, callerAudio("hold_ms", "500")); err != nil {
 		t.Fatal(err)
 	}
-	started := callStarted(t, h, "+33622222222")
-	h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+	callEnded(t, h, callStarted(t, h, testCaller))
 }
 
 func TestSippRegister(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
-	reg := func(user, pass, expires string) error {
-		return sipp(t, h, "uac_register.xml", "", map[string]string{"user": user, "pass": pass, "expires": expires})
+	reg := func(scenario, user, pass, expires string) {
+		t.Helper()
+		mustSipp(t, h, scenario, "", map[string]string{"user": user, "pass": pass, "expires": expires})
 	}
-	if err := reg("alice", "s3cret", "600"); err != nil {
-		t.Fatal(err)
-	}
+	reg("uac_register.xml", "alice", "s3cret", "600")
 	bs := h.s.Contacts(testTenant, "agent-alice")
 	if len(bs) != 1 || bs[0].Contact.User != "alice" || bs[0].Contact.Host != "127.0.0.1" || bs[0].User != "alice" {
 		t.Fatalf("alice's bindings = %+v", bs)
@@ -345,21 +335,13 @@ func TestSippRegister(t *testing.T) {
 		t.Errorf("binding expires in %s, asked 600s", left)
 	}
 	// bob's password is configured as HA1 only.
-	if err := reg("bob", "hunter2", "120"); err != nil {
-		t.Fatal(err)
-	}
+	reg("uac_register.xml", "bob", "hunter2", "120")
 	if bs := h.s.Contacts(testTenant, "agent-bob"); len(bs) != 1 {
 		t.Fatalf("bob's bindings = %+v", bs)
 	}
-	if err := sipp(t, h, "uac_register_bad.xml", "", map[string]string{"user": "alice", "pass": "wrong", "expires": "600"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sipp(t, h, "uac_register_bad.xml", "", map[string]string{"user": "mallory", "pass": "x", "expires": "600"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := reg("alice", "s3cret", "0"); err != nil {
-		t.Fatal(err)
-	}
+	reg("uac_register_bad.xml", "alice", "wrong", "600")
+	reg("uac_register_bad.xml", "mallory", "x", "600")
+	reg("uac_register.xml", "alice", "s3cret", "0")
 	if bs := h.s.Contacts(testTenant, "agent-alice"); len(bs) != 0 {
 		t.Fatalf("alice still bound after Expires: 0: %+v", bs)
 	}
@@ -375,12 +357,8 @@ func TestSippSessionTimerExpires(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MinSE = time.Second
 	h := startHub(t, cfg, nil)
-	if err := sipp(t, h, "uac_timer_expires.xml", testNumber, map[string]string{
-		"audio_pcap": filepath.Join(pcapDir, "g711a.pcap")}); err != nil {
-		t.Fatal(err)
-	}
-	started := callStarted(t, h, "+33622222222")
-	end := h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+	mustSipp(t, h, "uac_timer_expires.xml", testNumber, callerAudio())
+	end := callEnded(t, h, callStarted(t, h, testCaller))
 	if d := decode[*event.CallEndedData](t, end); d.Reason != event.EndFailed {
 		t.Errorf("call.ended = %+v", d)
 	}
@@ -393,10 +371,9 @@ func TestShutdownHangsUpCalls(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
 	done := make(chan error, 1)
 	go func() {
-		done <- sipp(t, h, "uac_hub_hangup.xml", testNumber, map[string]string{
-			"audio_pcap": filepath.Join(pcapDir, "g711a.pcap")})
+		done <- sipp(t, h, "uac_hub_hangup.xml", testNumber, callerAudio())
 	}()
-	started := callStarted(t, h, "+33622222222")
+	started := callStarted(t, h, testCaller)
 	// Stop once the caller's audio flows: sipp takes a BYE as unexpected
 	// before its own scenario reached the waiting step.
 	deadline := time.Now().Add(waitLimit)
@@ -410,7 +387,7 @@ func TestShutdownHangsUpCalls(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("the caller saw no BYE: %v", err)
 	}
-	end := h.events.wait(t, event.CallEnded, func(e *event.Envelope) bool { return e.ConversationID == started.ConversationID })
+	end := callEnded(t, h, started)
 	if d := decode[*event.CallEndedData](t, end); d.Reason != event.EndFailed {
 		t.Errorf("call.ended = %+v", d)
 	}

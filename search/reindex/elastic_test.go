@@ -6,14 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotline-hub/hotline/search"
 	"github.com/hotline-hub/hotline/search/elastic"
 	"github.com/hotline-hub/hotline/search/elastic/estest"
-	"github.com/hotline-hub/hotline/search/indexer"
 )
 
 // TestReindexElastic rebuilds Elasticsearch indices behind the aliases
@@ -37,14 +35,7 @@ func TestReindexElastic(t *testing.T) {
 	b := openBus(t)
 	live := runLive(t, b, x)
 
-	var before []string
-	for i := range 200 {
-		id := fmt.Sprintf("before-%03d", i)
-		before = append(before, id)
-		if err := publish(ctx, b, conversation(t, id, i*10, true)...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	before := publishBefore(t, ctx, b, 200, func(int) bool { return true })
 	waitComplete(t, x, before, func(string) bool { return true })
 	query := search.Query{Tenant: tenant, Text: "colis", Statuses: []string{search.StatusResolved}, Size: 1}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -57,46 +48,20 @@ func TestReindexElastic(t *testing.T) {
 		}
 	}
 
-	gate := &gateBus{Bus: b, prefix: indexer.DefaultGroup + "-"}
-	late := &lateArrivals{t: t, live: live, gate: gate, idx: x}
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 100 * time.Millisecond}, gate, b, Elastic{Live: x}, late, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var searches, failures atomic.Int64
-	var firstFailure atomic.Value
-	stop := make(chan struct{})
-	searchDone := make(chan struct{})
-	go func() {
-		defer close(searchDone)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			res, err := x.Search(ctx, query)
-			searches.Add(1)
-			if err == nil && res.Total < len(before) {
-				err = fmt.Errorf("found %d, want %d", res.Total, len(before))
-			}
-			if err != nil {
-				failures.Add(1)
-				firstFailure.CompareAndSwap(nil, err.Error())
-			}
-			time.Sleep(5 * time.Millisecond)
+	late := newLateArrivals(t, live, b, x)
+	job := newJob(t, 100*time.Millisecond, late.gate, b, Elastic{Live: x}, late)
+	load := startSearching(x, query, 5*time.Millisecond, func(res search.Result) error {
+		if res.Total < len(before) {
+			return fmt.Errorf("found %d, want %d", res.Total, len(before))
 		}
-	}()
+		return nil
+	})
 	rec := &recorder{}
 	runErr := job.Run(ctx, rec.report)
 	time.Sleep(2 * time.Second) // searches after the switch too
-	close(stop)
-	<-searchDone
+	load.stopAndCheck(t)
 	if runErr != nil {
 		t.Fatalf("Run: %v", runErr)
-	}
-	if n := failures.Load(); n > 0 {
-		t.Errorf("%d of %d searches during the reindex failed; first: %v", n, searches.Load(), firstFailure.Load())
 	}
 	gens, cur, err := x.Generations(ctx)
 	if err != nil || cur != "2" || !slices.Equal(gens, []string{"2"}) {

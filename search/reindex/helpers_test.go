@@ -17,6 +17,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/search"
+	"github.com/hotline-hub/hotline/search/embedded"
 	"github.com/hotline-hub/hotline/search/indexer"
 )
 
@@ -118,6 +119,51 @@ func publish(ctx context.Context, b bus.Publisher, evs ...*event.Envelope) error
 	return nil
 }
 
+// openIndex opens the embedded index in a directory of its own, closed
+// when t ends.
+func openIndex(t testing.TB) (string, *embedded.Index) {
+	t.Helper()
+	dir := t.TempDir()
+	x, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatalf("open index: %v", err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return dir, x
+}
+
+// mustPublish publishes evs as publish does, and fails t if it cannot.
+func mustPublish(t testing.TB, ctx context.Context, b bus.Publisher, evs ...*event.Envelope) {
+	t.Helper()
+	if err := publish(ctx, b, evs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishBefore publishes n conversations, before-000 and on, resolved
+// where resolved(i) holds, and returns their ids.
+func publishBefore(t testing.TB, ctx context.Context, b bus.Publisher, n int, resolved func(i int) bool) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for i := range n {
+		id := fmt.Sprintf("before-%03d", i)
+		ids = append(ids, id)
+		mustPublish(t, ctx, b, conversation(t, id, i*10, resolved(i))...)
+	}
+	return ids
+}
+
+// newJob is a job with the tests' indexer configuration, measuring
+// progress every interval.
+func newJob(t testing.TB, interval time.Duration, b bus.Bus, ends EndOffsetter, target Target, live Pauser) *Job {
+	t.Helper()
+	job, err := New(Config{Indexer: indexerConfig(), Interval: interval}, b, ends, target, live, testLog())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return job
+}
+
 // runLive runs the live indexer of idx in the background, stopped when t
 // ends.
 func runLive(t testing.TB, b bus.Bus, idx search.Index) *Live {
@@ -145,6 +191,17 @@ func runLive(t testing.TB, b bus.Bus, idx search.Index) *Live {
 		})
 	})
 	return live
+}
+
+// withConversation is the embedded bus and the embedded index in dir,
+// its live indexer running, and conversation c1, resolved, published.
+func withConversation(t testing.TB) (b *busembedded.Bus, dir string, x *embedded.Index, live *Live) {
+	t.Helper()
+	b = openBus(t)
+	dir, x = openIndex(t)
+	live = runLive(t, b, x)
+	mustPublish(t, context.Background(), b, conversation(t, "c1", 0, true)...)
+	return b, dir, x, live
 }
 
 // complete reports whether conversation id is stored with both messages,
@@ -323,6 +380,13 @@ type lateArrivals struct {
 	ids  []string
 }
 
+// newLateArrivals pauses live for a job whose rebuild reads b through
+// l.gate, and writes the late conversations into idx.
+func newLateArrivals(t testing.TB, live *Live, b bus.Bus, idx search.Index) *lateArrivals {
+	gate := &gateBus{Bus: b, prefix: indexer.DefaultGroup + "-"}
+	return &lateArrivals{t: t, live: live, gate: gate, idx: idx}
+}
+
 func (l *lateArrivals) Pause(ctx context.Context) (func(), error) {
 	l.gate.hold()
 	defer l.gate.release()
@@ -373,4 +437,50 @@ func (p *pauseSpy) Pause(ctx context.Context) (func(), error) {
 	p.paused.Store(true)
 	p.resume = resume
 	return func() { p.resumed.Store(true); resume() }, nil
+}
+
+// searchLoad is an analyst searching idx over and over while a job runs:
+// every answer check refuses, or a failed search, counts as a failure.
+type searchLoad struct {
+	searches, failures atomic.Int64
+	first              atomic.Value // the first failure's message
+	stop, done         chan struct{}
+}
+
+// startSearching searches idx for q until stopped, pausing between
+// searches.
+func startSearching(idx search.Index, q search.Query, pause time.Duration, check func(search.Result) error) *searchLoad {
+	l := &searchLoad{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			res, err := idx.Search(context.Background(), q)
+			l.searches.Add(1)
+			if err == nil {
+				err = check(res)
+			}
+			if err != nil {
+				l.failures.Add(1)
+				l.first.CompareAndSwap(nil, err.Error())
+			}
+			time.Sleep(pause)
+		}
+	}()
+	return l
+}
+
+// stopAndCheck stops the searches and fails t if any of them failed.
+func (l *searchLoad) stopAndCheck(t testing.TB) {
+	t.Helper()
+	close(l.stop)
+	<-l.done
+	if n := l.failures.Load(); n > 0 {
+		t.Errorf("%d of %d searches during the reindex failed; first: %v", n, l.searches.Load(), l.first.Load())
+	}
+	t.Logf("%d searches during the reindex", l.searches.Load())
 }

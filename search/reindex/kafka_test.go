@@ -2,15 +2,12 @@ package reindex
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/hotline-hub/hotline/bus/kafka"
 	"github.com/hotline-hub/hotline/bus/kafka/kafkatest"
-	"github.com/hotline-hub/hotline/search/embedded"
-	"github.com/hotline-hub/hotline/search/indexer"
 )
 
 // TestReindexKafka runs a reindex on the Kafka bus (a real broker): the
@@ -29,31 +26,14 @@ func TestReindexKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	dir := t.TempDir()
-	x, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
+	dir, x := openIndex(t)
 	live := runLive(t, b, x)
 
-	var before []string
-	for i := range 100 {
-		id := fmt.Sprintf("before-%03d", i)
-		before = append(before, id)
-		if err := publish(ctx, b, conversation(t, id, i*10, true)...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	before := publishBefore(t, ctx, b, 100, func(int) bool { return true })
 	waitComplete(t, x, before, func(string) bool { return true })
 
-	gate := &gateBus{Bus: b, prefix: indexer.DefaultGroup + "-"}
-	late := &lateArrivals{t: t, live: live, gate: gate, idx: x}
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 100 * time.Millisecond}, gate, b,
-		Embedded{Dir: dir, Live: x}, late, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	late := newLateArrivals(t, live, b, x)
+	job := newJob(t, 100*time.Millisecond, late.gate, b, Embedded{Dir: dir, Live: x}, late)
 	rec := &recorder{}
 	if err := job.Run(ctx, rec.report); err != nil {
 		t.Fatalf("Run: %v", err)

@@ -8,13 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotline-hub/hotline/search"
-	"github.com/hotline-hub/hotline/search/embedded"
-	"github.com/hotline-hub/hotline/search/indexer"
 )
 
 // recorder collects a job's progress reports.
@@ -44,35 +41,20 @@ func (r *recorder) list() []Progress {
 func TestReindexEmbedded(t *testing.T) {
 	ctx := context.Background()
 	b := openBus(t)
-	dir := t.TempDir()
-	x, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
+	dir, x := openIndex(t)
 	live := runLive(t, b, x)
 
+	before := publishBefore(t, ctx, b, 1000, func(i int) bool { return i%3 == 0 })
 	resolved := map[string]bool{}
-	var before []string
-	for i := range 1000 {
-		id := fmt.Sprintf("before-%03d", i)
+	for i, id := range before {
 		resolved[id] = i%3 == 0
-		before = append(before, id)
-		if err := publish(ctx, b, conversation(t, id, i*10, resolved[id])...); err != nil {
-			t.Fatal(err)
-		}
 	}
 	isResolved := func(id string) bool { return resolved[id] }
 	waitComplete(t, x, before, isResolved)
 	gen := x.Generation()
 
-	gate := &gateBus{Bus: b, prefix: indexer.DefaultGroup + "-"}
-	late := &lateArrivals{t: t, live: live, gate: gate, idx: x}
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 20 * time.Millisecond}, gate, b,
-		slowTarget{Embedded{Dir: dir, Live: x}, 30 * time.Millisecond}, late, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	late := newLateArrivals(t, live, b, x)
+	job := newJob(t, 20*time.Millisecond, late.gate, b, slowTarget{Embedded{Dir: dir, Live: x}, 30 * time.Millisecond}, late)
 
 	// Conversations keep arriving during the job, and a little after.
 	stopPublishing := make(chan struct{})
@@ -97,36 +79,16 @@ func TestReindexEmbedded(t *testing.T) {
 		}
 	}()
 	// An analyst searches throughout.
-	var searches, failures atomic.Int64
-	var firstFailure atomic.Value
-	stopSearching := make(chan struct{})
-	searchDone := make(chan struct{})
-	go func() {
-		defer close(searchDone)
-		for {
-			select {
-			case <-stopSearching:
-				return
-			default:
-			}
-			searches.Add(1)
-			res, err := x.Search(ctx, search.Query{Tenant: tenant, Text: "colis", Statuses: []string{search.StatusResolved}})
-			if err == nil && res.Total < 334 {
-				err = fmt.Errorf("%d resolved conversations found, want at least the 334 indexed before", res.Total)
-			}
-			if err == nil {
-				var ok bool
-				ok, err = complete(ctx, x, before[len(before)/2], false)
-				if err == nil && !ok {
-					err = errors.New("a conversation indexed before the job is missing")
-				}
-			}
-			if err != nil {
-				failures.Add(1)
-				firstFailure.CompareAndSwap(nil, err.Error())
-			}
+	load := startSearching(x, search.Query{Tenant: tenant, Text: "colis", Statuses: []string{search.StatusResolved}}, 0, func(res search.Result) error {
+		if res.Total < 334 {
+			return fmt.Errorf("%d resolved conversations found, want at least the 334 indexed before", res.Total)
 		}
-	}()
+		ok, err := complete(ctx, x, before[len(before)/2], false)
+		if err == nil && !ok {
+			err = errors.New("a conversation indexed before the job is missing")
+		}
+		return err
+	})
 
 	rec := &recorder{}
 	if err := job.Run(ctx, rec.report); err != nil {
@@ -135,15 +97,11 @@ func TestReindexEmbedded(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // a few publishes after the switch
 	close(stopPublishing)
 	<-pubDone
-	close(stopSearching)
-	<-searchDone
+	load.stopAndCheck(t)
 	if pubErr != nil {
 		t.Fatal(pubErr)
 	}
-	if n := failures.Load(); n > 0 {
-		t.Errorf("%d of %d searches during the reindex failed; first: %v", n, searches.Load(), firstFailure.Load())
-	}
-	t.Logf("%d searches during the reindex, %d conversations published during it", searches.Load(), len(during))
+	t.Logf("%d conversations published during the reindex", len(during))
 
 	// The new generation answers, the old one is gone.
 	if x.Generation() == gen {
@@ -211,22 +169,9 @@ func TestReindexEmbedded(t *testing.T) {
 // ErrRunning and changes nothing; the first one completes.
 func TestReindexOneAtATime(t *testing.T) {
 	ctx := context.Background()
-	b := openBus(t)
-	dir := t.TempDir()
-	x, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
-	live := runLive(t, b, x)
-	if err := publish(ctx, b, conversation(t, "c1", 0, true)...); err != nil {
-		t.Fatal(err)
-	}
+	b, dir, x, live := withConversation(t)
 	bt := &blockingTarget{Target: Embedded{Dir: dir, Live: x}, entered: make(chan struct{}), release: make(chan struct{})}
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 20 * time.Millisecond}, b, b, bt, live, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := newJob(t, 20*time.Millisecond, b, b, bt, live)
 	firstDone := make(chan error, 1)
 	go func() { firstDone <- job.Run(ctx, nil) }()
 	<-bt.entered
@@ -252,17 +197,7 @@ func TestReindexOneAtATime(t *testing.T) {
 // succeeds.
 func TestReindexFailureKeepsCurrent(t *testing.T) {
 	ctx := context.Background()
-	b := openBus(t)
-	dir := t.TempDir()
-	x, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
-	live := runLive(t, b, x)
-	if err := publish(ctx, b, conversation(t, "c1", 0, true)...); err != nil {
-		t.Fatal(err)
-	}
+	b, dir, x, live := withConversation(t)
 	waitComplete(t, x, []string{"c1"}, func(string) bool { return true })
 	gen := x.Generation()
 	generations := func() []string {
@@ -293,28 +228,18 @@ func TestReindexFailureKeepsCurrent(t *testing.T) {
 		// The live indexer writes into the current generation again.
 		n++
 		id := fmt.Sprintf("c%d", n)
-		if err := publish(ctx, b, conversation(t, id, n*10, false)...); err != nil {
-			t.Fatal(err)
-		}
+		mustPublish(t, ctx, b, conversation(t, id, n*10, false)...)
 		waitComplete(t, x, []string{"c1", id}, func(id string) bool { return id == "c1" })
 	}
 
-	failing, err := New(Config{Indexer: indexerConfig(), Interval: 20 * time.Millisecond}, b, b,
-		failingTarget{Embedded{Dir: dir, Live: x}}, live, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = failing.Run(ctx, nil)
+	failing := newJob(t, 20*time.Millisecond, b, b, failingTarget{Embedded{Dir: dir, Live: x}}, live)
+	err := failing.Run(ctx, nil)
 	if !errors.Is(err, errSwitch) {
 		t.Errorf("Run with a refused switch = %v, want the switch's error", err)
 	}
 	check("switch refused", err)
 
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 20 * time.Millisecond}, b, b,
-		Embedded{Dir: dir, Live: x}, live, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := newJob(t, 20*time.Millisecond, b, b, Embedded{Dir: dir, Live: x}, live)
 	cctx, cancel := context.WithCancel(ctx)
 	err = job.Run(cctx, func(Progress) { cancel() })
 	if !errors.Is(err, context.Canceled) {
@@ -340,23 +265,10 @@ func TestReindexFailureKeepsCurrent(t *testing.T) {
 // one would lack) and the new generation is kept for the next start.
 func TestReindexRestartNeeded(t *testing.T) {
 	ctx := context.Background()
-	b := openBus(t)
-	dir := t.TempDir()
-	x, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
-	spy := &pauseSpy{Pauser: runLive(t, b, x)}
-	if err := publish(ctx, b, conversation(t, "c1", 0, true)...); err != nil {
-		t.Fatal(err)
-	}
-	job, err := New(Config{Indexer: indexerConfig(), Interval: 20 * time.Millisecond}, b, b,
-		restartTarget{Embedded{Dir: dir, Live: x}}, spy, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = job.Run(ctx, nil)
+	b, dir, x, live := withConversation(t)
+	spy := &pauseSpy{Pauser: live}
+	job := newJob(t, 20*time.Millisecond, b, b, restartTarget{Embedded{Dir: dir, Live: x}}, spy)
+	err := job.Run(ctx, nil)
 	if !errors.Is(err, ErrRestartNeeded) {
 		t.Fatalf("Run = %v, want ErrRestartNeeded", err)
 	}

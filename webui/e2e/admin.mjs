@@ -33,20 +33,14 @@
 // it may not open it. Uncaught exceptions in any page, and console errors
 // other than the refusals the steps expect, fail the script. It prints one
 // line per step and exits non-zero with the reason on failure. Every wait
-// is for a condition, bounded only so that a hang ends.
-import { chromium } from "playwright-core";
-import { join } from "node:path";
+// is for a condition, bounded only so that a hang ends. What it shares
+// with the other journeys is in lib.mjs.
+import { Journey, env, launch, signIn } from "./lib.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const base = env("HOTLINE_URL");
 const tenant = env("HOTLINE_TENANT");
 const admin = { login: env("HOTLINE_LOGIN"), password: env("HOTLINE_PASSWORD") };
 const supervisor = { login: env("SUPERVISOR_LOGIN"), password: env("SUPERVISOR_PASSWORD") };
-const timeout = 30_000;
 
 // What the admin makes; admin_test.go checks the same values through the API.
 const skill = { id: "francais", name: "Français" };
@@ -62,88 +56,35 @@ const answer = {
 };
 const origins = ["https://shop.example.com", "http://localhost:8080"];
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM_PATH"),
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-  ],
-});
-
 // Uncaught exceptions fail the script, and so do console errors except
 // the failed loads of the answers the steps provoke: 401 from
 // GET /api/v1/auth/me before signing in, 409 for the skill in use, 422 for
 // the unknown time zone.
-const problems = [];
 const expectedLoadFailure = /^Failed to load resource: the server responded with a status of (401|409|422) /;
-/** The pages by name, for the report on failure. */
-const pages = new Map();
-
-async function newPage(name) {
-  const context = await browser.newContext({ locale: "en-US", viewport: { width: 1300, height: 900 } });
-  context.setDefaultTimeout(timeout);
-  const page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`${name}: uncaught exception: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !expectedLoadFailure.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
-  });
-  pages.set(name, page);
-  return page;
-}
-
-let stepName = "start";
-const step = (name) => {
-  stepName = name;
-  console.log(`step: ${name}`);
-};
-
-/**
- * Reads read() until ok(value) holds; on timeout the error says what was
- * awaited and what was read last.
- */
-async function until(what, read, ok) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (e) {
-      // A page being reloaded or re-rendered: read it again.
-      last = `(unreadable: ${e instanceof Error ? e.message.split("\n")[0] : e})`;
-    }
-    if (Date.now() > deadline) throw new Error(`waiting for ${what}; found: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const journey = new Journey("admin", { timeout: 30_000, expected: (m) => expectedLoadFailure.test(m.text()) });
+const browser = await launch();
+const newPage = (name) => journey.newPage(browser, name, { locale: "en-US", viewport: { width: 1300, height: 900 } });
 
 const matches = (want) => (have) => (want instanceof RegExp ? typeof have === "string" && want.test(have) : have === want);
 
 /** Waits until loc's text, trimmed, is want (a string) or matches it (a RegExp). */
 async function expectText(loc, want, what = String(loc)) {
-  return until(`${what} to read ${want}`, async () => ((await loc.count()) ? (await loc.first().textContent()).trim() : "(absent)"), matches(want));
+  return journey.until(`${what} to read ${want}`, async () => ((await loc.count()) ? (await loc.first().textContent()).trim() : "(absent)"), matches(want));
 }
 
 /** Waits until the input loc holds want. */
 async function expectValue(loc, want, what = String(loc)) {
-  return until(`${what} to hold ${JSON.stringify(want)}`, async () => ((await loc.count()) ? await loc.first().inputValue() : "(absent)"), matches(want));
+  return journey.until(`${what} to hold ${JSON.stringify(want)}`, async () => ((await loc.count()) ? await loc.first().inputValue() : "(absent)"), matches(want));
 }
 
 /** Waits until the checkbox loc is checked (or not). */
 async function expectChecked(loc, want, what = String(loc)) {
-  return until(`${what} to be ${want ? "checked" : "unchecked"}`, async () => ((await loc.count()) ? await loc.first().isChecked() : "(absent)"), (v) => v === want);
+  return journey.until(`${what} to be ${want ? "checked" : "unchecked"}`, async () => ((await loc.count()) ? await loc.first().isChecked() : "(absent)"), (v) => v === want);
 }
 
 /** Waits until nothing matches loc. */
 async function expectNone(loc, what = String(loc)) {
-  return until(`${what} to be absent`, () => loc.count(), (n) => n === 0);
+  return journey.until(`${what} to be absent`, () => loc.count(), (n) => n === 0);
 }
 
 /** Fails if loc holds an element: text with markup in it shown as text, not run. */
@@ -158,19 +99,15 @@ async function expectPlainText(loc, name, what) {
   await expectNoMarkup(loc, what);
 }
 
-async function signIn(page, login, password) {
-  await page.goto(base + "/");
-  await page.locator('input[name="tenant"]').fill(tenant);
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill(password);
-  await page.locator('form button[type="submit"]').click();
-  await page.getByTestId("signout").waitFor();
+/** Signs login in to the tenant and waits until the app has taken them to the inbox. */
+async function signInToInbox(page, login, password) {
+  await signIn(page, base, { tenant, login, password });
   // Signed in, the app takes every role used here to the inbox; wait for
   // that before going elsewhere, or its redirect could follow.
-  await until("the inbox after signing in", () => page.evaluate(() => location.hash), (h) => h === "#/inbox");
+  await journey.until("the inbox after signing in", () => page.evaluate(() => location.hash), (h) => h === "#/inbox");
 }
 
-/** What page shows, for the failure report. */
+/** The text page shows. */
 async function bodyText(page) {
   return page.evaluate(() => document.querySelector("main")?.innerText ?? document.body.innerText);
 }
@@ -179,20 +116,20 @@ try {
   const page = await newPage("admin");
   const tid = (id) => page.getByTestId(id);
 
-  step("sign in as the admin and open the skills");
-  await signIn(page, admin.login, admin.password);
+  journey.step("sign in as the admin and open the skills");
+  await signInToInbox(page, admin.login, admin.password);
   await page.goto(base + "/#/admin/skills");
   await tid("admin-nav-skills").waitFor();
   await tid("skills").waitFor();
 
-  step("add a skill; its id is suggested from the name");
+  journey.step("add a skill; its id is suggested from the name");
   await tid("skill-new-name").fill(skill.name);
   await expectValue(tid("skill-new-id"), skill.id, "the suggested skill id");
   await tid("skill-add").click();
   await expectText(tid("skill-add-form").getByTestId("admin-saved"), `“${skill.name}” added.`, "the added notice");
   await expectValue(tid("skill-" + skill.id).getByTestId("skill-name"), skill.name, "the new skill's row");
 
-  step("a new queue with channels, a required skill, hours and holidays");
+  journey.step("a new queue with channels, a required skill, hours and holidays");
   await tid("admin-nav-queues").click();
   await tid("queue-new").click();
   await tid("queue-name").fill(queue.name);
@@ -215,7 +152,7 @@ try {
   await tid("queue-holiday-1").getByTestId("holiday-name").fill("New Year's Eve");
   await tid("queue-holiday-1").getByTestId("holiday-open").fill("10:00-14:00");
 
-  step("an unknown time zone is refused by the server, beside the hours");
+  journey.step("an unknown time zone is refused by the server, beside the hours");
   await tid("queue-timezone").fill("Mars/Olympus");
   await tid("queue-save").click();
   // "Refused by the server:" is the text of an error the API answered,
@@ -226,7 +163,7 @@ try {
   await expectValue(tid("queue-day-saturday").getByTestId("queue-span"), "22:00-06:00", "Saturday's span after the refusal");
   await expectValue(tid("queue-holiday-1").getByTestId("holiday-open"), "10:00-14:00", "the special hours after the refusal");
 
-  step("a known time zone saves the queue");
+  journey.step("a known time zone saves the queue");
   await tid("queue-timezone").fill("Europe/Paris");
   await tid("queue-save").click();
   await expectText(tid("admin-saved"), `“${queue.name}” saved.`, "the saved notice");
@@ -234,7 +171,7 @@ try {
   await expectText(row.getByTestId("queue-name"), queue.name, "the queue's row");
   await expectText(row, /Chat, Voice.*Français.*Schedule \(Europe\/Paris\), 2 holiday\(s\)/, "the queue's row");
 
-  step("after a reload, the editor shows what was saved");
+  journey.step("after a reload, the editor shows what was saved");
   await page.reload();
   await tid("queue-" + queue.id).getByTestId("queue-edit").click();
   await expectValue(tid("queue-name"), queue.name, "the name");
@@ -257,7 +194,7 @@ try {
   await tid("queue-cancel").click();
   await tid("queues").waitFor();
 
-  step("create an account: its one-time password is shown once");
+  journey.step("create an account: its one-time password is shown once");
   await tid("admin-nav-accounts").click();
   await tid("account-new-login").fill(alice.login);
   await tid("account-new-name").fill(alice.name);
@@ -276,7 +213,7 @@ try {
   await expectNone(secret, "the one-time password after a reload");
   if ((await bodyText(page)).includes(alicePassword)) throw new Error("the one-time password is shown again after a reload");
 
-  step("give the new account a routing profile");
+  journey.step("give the new account a routing profile");
   await tid("admin-nav-agents").click();
   const aliceAgent = tid("agent-" + aliceID);
   await expectPlainText(aliceAgent.getByTestId("agent-name"), alice.name, "alice's name in the agents' list");
@@ -290,23 +227,23 @@ try {
   await expectText(aliceAgent.getByTestId("agent-skills"), skill.name, "alice's skills");
   await expectText(aliceAgent.getByTestId("agent-capacity"), "Chat 4", "alice's capacity");
 
-  step("the one-time password signs the new account in; its name is text, not markup");
+  journey.step("the one-time password signs the new account in; its name is text, not markup");
   {
     const p = await newPage("alice");
-    await signIn(p, alice.login, alicePassword);
+    await signInToInbox(p, alice.login, alicePassword);
     await expectPlainText(p.getByTestId("display-name"), alice.name, "alice's name in the header");
     await expectText(p.getByTestId("role"), /^Agent/, "alice's role");
     // An agent has no admin pages: no menu entry, and asking for one
     // returns to the inbox.
     await expectNone(p.getByTestId("nav-admin"), "the administration entry for an agent");
     await p.goto(base + "/#/admin/queues");
-    await until("an agent asking for the admin pages to land in the inbox", () => p.evaluate(() => location.hash), (h) => h === "#/inbox");
+    await journey.until("an agent asking for the admin pages to land in the inbox", () => p.evaluate(() => location.hash), (h) => h === "#/inbox");
     await expectNone(p.getByTestId("admin-nav-queues"), "the admin menu for an agent");
     await p.context().close();
-    pages.delete("alice");
+    journey.pages.delete("alice");
   }
 
-  step("deleting a skill in use is refused, naming its users");
+  journey.step("deleting a skill in use is refused, naming its users");
   await tid("admin-nav-skills").click();
   await tid("skill-" + skill.id).getByTestId("skill-delete").click();
   await tid("skill-" + skill.id).getByTestId("skill-delete-confirm").click();
@@ -316,7 +253,7 @@ try {
   await page.reload();
   await expectValue(tid("skill-" + skill.id).getByTestId("skill-name"), skill.name, "the skill after the refused delete");
 
-  step("a canned answer with a placeholder inserted by its button");
+  journey.step("a canned answer with a placeholder inserted by its button");
   await tid("admin-nav-answers").click();
   await tid("answer-new").click();
   await tid("answer-title").fill(answer.title);
@@ -334,7 +271,7 @@ try {
   await expectText(answerRow.getByTestId("answer-title"), answer.title, "the answer's title in the list");
   await expectText(answerRow, new RegExp(`Hello \\{\\{customer\\.name\\}\\}, how can I help\\?.*/${answer.shortcut}.*${queue.name}`), "the answer's row");
 
-  step("the widget's origins and default queue; the snippet follows");
+  journey.step("the widget's origins and default queue; the snippet follows");
   await tid("admin-nav-widget").click();
   const snippet = (q) => `<script src="${base}/chat/widget.js" data-tenant="${tenant}" data-queue="${q}" async></script>`;
   const before = await expectText(tid("widget-snippet"), /^<script src=/, "the snippet");
@@ -352,10 +289,10 @@ try {
   await expectValue(tid("widget-default-queue"), queue.id, "the default queue after a reload");
   await expectText(tid("widget-snippet"), snippet(queue.id), "the snippet after a reload");
 
-  step("a supervisor does not get the widget page");
+  journey.step("a supervisor does not get the widget page");
   {
     const p = await newPage("supervisor");
-    await signIn(p, supervisor.login, supervisor.password);
+    await signInToInbox(p, supervisor.login, supervisor.password);
     await p.goto(base + "/#/admin/widget");
     await expectText(p.getByTestId("admin-section-forbidden"), "Your role may not open that page; here is one you may use.", "the not-allowed notice");
     await expectNone(p.getByTestId("widget-form"), "the widget's form");
@@ -365,24 +302,10 @@ try {
     await expectNone(p.getByTestId("queue-new"), "a supervisor's new queue button");
   }
 
-  if (problems.length) throw new Error(problems.join("\n"));
+  journey.check();
   console.log("ok: admin journey passed");
 } catch (e) {
-  console.error(`FAIL at step "${stepName}": ${e instanceof Error ? e.message : e}`);
-  if (problems.length) console.error(problems.join("\n"));
-  const dir = process.env.ARTIFACTS_DIR;
-  for (const [name, page] of pages) {
-    const text = await bodyText(page).catch((err) => `(unreadable: ${err})`);
-    console.error(`--- ${name} at ${page.url()}:\n${text}`);
-    if (dir) {
-      const shot = join(dir, `admin-failure-${name}.png`);
-      await page.screenshot({ path: shot, fullPage: true }).then(
-        () => console.error(`screenshot: ${shot}`),
-        () => {},
-      );
-    }
-  }
-  process.exitCode = 1;
+  await journey.fail(e);
 } finally {
   await browser.close();
 }

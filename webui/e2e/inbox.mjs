@@ -15,15 +15,10 @@
 //   ARTIFACTS_DIR      where to save screenshots of every page on failure
 // It prints one line per step and exits non-zero with the reason, and what
 // each page shows, on failure. Every wait is for a condition, bounded only
-// so that a hang ends.
-import { chromium } from "playwright-core";
-import { join } from "node:path";
+// so that a hang ends. What it shares with the other journeys is in
+// lib.mjs.
+import { Journey, customerWrites, env, hubAPIError, launch, noInjection, openWidget, setAvailable, signIn, widgetMessages } from "./lib.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const hubURL = env("HOTLINE_URL");
 const shopURL = env("SHOP_URL");
 const admin = { login: env("HOTLINE_LOGIN"), password: env("HOTLINE_PASSWORD") };
@@ -33,24 +28,8 @@ const agent2 = {
   name: env("AGENT2_NAME"),
   password: env("AGENT2_PASSWORD"),
 };
-const timeout = 45_000;
 
 if (new URL(shopURL).origin === new URL(hubURL).origin) throw new Error("the shop must be on another origin than the hub");
-
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM_PATH"),
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-  ],
-});
 
 // Uncaught exceptions and console errors (a CSP violation, a script
 // error, a resource of the page that failed) in any page fail the
@@ -58,113 +37,28 @@ const browser = await chromium.launch({
 // shows those itself (the sign-in page's 401 for "who am I" before anyone
 // signs in, a side panel whose service is down), and the steps check
 // what the agents see.
-const pageErrors = [];
-const consoleErrors = [];
-const apiErrors = [];
-const hubOrigin = new URL(hubURL).origin;
-function apiError(m) {
-  if (!/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return false;
-  try {
-    const u = new URL(m.location().url);
-    return u.origin === hubOrigin && u.pathname.startsWith("/api/");
-  } catch {
-    return false;
-  }
-}
-/** The pages by name, for the report on failure. */
-const pages = new Map();
-
-async function newPage(name) {
-  const context = await browser.newContext({ locale: "en-US" });
-  context.setDefaultTimeout(timeout);
-  const page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    (apiError(m) ? apiErrors : consoleErrors).push(`${name}: ${m.text()} (${m.location().url})`);
-  });
-  pages.set(name, page);
-  return page;
-}
-
-let stepName = "start";
-const step = (name) => {
-  stepName = name;
-  console.log(`step: ${name}`);
-};
-
-/**
- * Reads read(arg) in page until ok(value) holds in node; on timeout the
- * error says what was awaited and what was read last.
- */
-async function until(page, what, read, arg, ok) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await page.evaluate(read, arg);
-      if (ok(last)) return last;
-    } catch (e) {
-      // A page being reloaded or navigated: read it again.
-      last = `(unreadable: ${e instanceof Error ? e.message.split("\n")[0] : e})`;
-    }
-    if (Date.now() > deadline) throw new Error(`waiting for ${what}; found: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const journey = new Journey("inbox", { timeout: 45_000, expected: hubAPIError(hubURL) });
+const browser = await launch();
+const newPage = (name) => journey.newPage(browser, name, { locale: "en-US" });
 
 // ---- The customer's side: the widget (channels/chat/widget.js). ----
 
-/** The widget's messages: {from: "visitor"|"agent", text, meta}. */
-function widgetMessages() {
-  return [...document.querySelectorAll(".hlc-list .hlc-msg")].map((n) => ({
-    from: n.classList.contains("hlc-agent") ? "agent" : "visitor",
-    text: n.firstChild?.nodeType === Node.TEXT_NODE ? n.firstChild.data : "",
-    meta: n.querySelector(".hlc-meta")?.textContent ?? "",
-  }));
-}
-
-async function openWidget(page) {
-  await page.locator(".hlc-bubble").click();
-  await page.locator(".hlc-panel.hlc-open textarea").waitFor();
-}
-
-/** Writes text in the widget and waits until the hub acknowledged it. */
-async function customerWrites(page, text) {
-  await page.locator(".hlc-panel textarea").fill(text);
-  await page.locator(".hlc-panel form button[type=submit]").click();
-  await until(page, `the widget to show ${JSON.stringify(text)} as sent`, widgetMessages, undefined, (have) =>
-    have.some((m) => m.from === "visitor" && m.text === text && / · sent$/.test(m.meta)),
-  );
-}
-
 /** Waits until the widget shows exactly these messages, in this order, after its greeting. */
 async function widgetShowsExactly(page, want) {
-  await until(
-    page,
+  await journey.until(
     `the widget to show exactly ${JSON.stringify(want)}`,
-    widgetMessages,
-    undefined,
+    () => page.evaluate(widgetMessages),
     (have) => JSON.stringify(have.slice(1).map((m) => [m.from, m.text])) === JSON.stringify(want),
   );
 }
 
 // ---- The agents' side: the inbox (webui/ui/web/src/inbox). ----
 
-async function signIn(page, who) {
-  await page.goto(hubURL + "/");
-  await page.fill('input[name="login"]', who.login);
-  await page.fill('input[name="password"]', who.password);
-  await page.click('form button[type="submit"]');
+/** Signs who in and waits until the inbox is open and live. */
+async function signInToInbox(page, who) {
+  await signIn(page, hubURL, who);
   await page.locator('[data-testid="nav-inbox"][aria-current="page"]').waitFor();
   await page.locator('[data-testid="connection"].live').waitFor();
-}
-
-/** Sets the presence in the inbox and waits until the hub took it. */
-async function setAvailable(page) {
-  await page.locator('select[data-testid="presence"]:not([disabled])').waitFor();
-  await page.selectOption('select[data-testid="presence"]', "available");
-  await page.locator('select[data-testid="presence"].presence-available:not([disabled])').waitFor();
 }
 
 /** The open conversation: its id, status and thread ({kind: in|out|note|pending, text}). */
@@ -186,11 +80,9 @@ function openConversation() {
  * holds each of want ([kind, text]) exactly once, confirmed by the hub.
  */
 async function threadHas(page, id, status, want) {
-  await until(
-    page,
+  await journey.until(
     `conversation ${id} ${status} with ${JSON.stringify(want)} in its thread`,
-    openConversation,
-    undefined,
+    () => page.evaluate(openConversation),
     (c) => c.id === id && c.status === status && want.every(([k, t]) => c.thread.filter((e) => e.kind === k && e.text === t).length === 1),
   );
 }
@@ -201,21 +93,6 @@ async function agentReplies(page, id, text) {
   await page.fill('[data-testid="composer-input"]', text);
   await page.click('[data-testid="composer-send"]');
   await threadHas(page, id, "assigned", [["out", text]]);
-}
-
-/** Nothing of the customer's text became markup, and no script of it ran. */
-async function noInjection(page, name, container) {
-  const found = await page.evaluate(
-    (sel) => ({
-      xss: typeof window.__xss === "undefined" ? null : String(window.__xss),
-      elements: [...document.querySelectorAll(sel)].flatMap((c) => [...c.querySelectorAll("img, script, iframe, svg")]).map((n) => n.outerHTML),
-      containers: document.querySelectorAll(sel).length,
-    }),
-    container,
-  );
-  if (found.containers === 0) throw new Error(`${name}: no ${container} on the page`);
-  if (found.xss !== null) throw new Error(`${name}: the customer's markup ran: window.__xss = ${found.xss}`);
-  if (found.elements.length) throw new Error(`${name}: the customer's text became markup: ${found.elements.join(" ")}`);
 }
 
 const texts = {
@@ -235,16 +112,16 @@ try {
   const agent2Page = await newPage("agent2");
 
   // ---- 1. Chat → offer → accept → reply. ----
-  step("1. the admin signs in and becomes available");
-  await signIn(agent1, admin);
+  journey.step("1. the admin signs in and becomes available");
+  await signInToInbox(agent1, admin);
   await setAvailable(agent1);
 
-  step("1. the customer opens the widget on the shop's page and writes");
+  journey.step("1. the customer opens the widget on the shop's page and writes");
   await customer.goto(shopURL);
   await openWidget(customer);
-  await customerWrites(customer, texts.hello);
+  await customerWrites(journey, customer, texts.hello);
 
-  step("1. the admin is offered the chat and accepts it");
+  journey.step("1. the admin is offered the chat and accepts it");
   const offer = agent1.locator('li[data-status="offered"]:has([data-testid="offer-accept"]:not([disabled]))').first();
   await offer.waitFor();
   conv = (await offer.getAttribute("data-testid")).replace(/^conv-/, "");
@@ -253,7 +130,7 @@ try {
   await agent1.waitForURL((u) => u.hash === "#/inbox/" + encodeURIComponent(conv));
   await threadHas(agent1, conv, "assigned", [["in", texts.hello]]);
 
-  step("1. the admin replies; the customer sees the reply");
+  journey.step("1. the admin replies; the customer sees the reply");
   await agentReplies(agent1, conv, texts.reply1);
   await widgetShowsExactly(customer, [
     ["visitor", texts.hello],
@@ -262,11 +139,11 @@ try {
   console.log("ok: scenario 1, chat offered, accepted and answered");
 
   // ---- 2. Transfer to a colleague with a note. ----
-  step("2. the second agent signs in and becomes available");
-  await signIn(agent2Page, agent2);
+  journey.step("2. the second agent signs in and becomes available");
+  await signInToInbox(agent2Page, agent2);
   await setAvailable(agent2Page);
 
-  step("2. the admin transfers the conversation to the second agent with a note");
+  journey.step("2. the admin transfers the conversation to the second agent with a note");
   await agent1.click('[data-testid="transfer-open"]');
   await agent1.locator('[data-testid="transfer-dialog"]').waitFor();
   await agent1.check('[data-testid="transfer-to-agent"]');
@@ -277,7 +154,7 @@ try {
   await agent1.locator('[data-testid="transfer-dialog"]').waitFor({ state: "detached" });
   await agent1.locator('[data-testid="conversation-customer"] ~ .meta', { hasText: agent2.name }).waitFor();
 
-  step("2. the second agent finds it in their list and opens it, with the note");
+  journey.step("2. the second agent finds it in their list and opens it, with the note");
   const mine = agent2Page.locator(`[data-testid="conv-${conv}"][data-status="assigned"] a`);
   await mine.waitFor();
   await mine.click();
@@ -287,7 +164,7 @@ try {
     ["note", texts.note],
   ]);
 
-  step("2. the second agent replies; the customer sees that reply");
+  journey.step("2. the second agent replies; the customer sees that reply");
   await agentReplies(agent2Page, conv, texts.reply2);
   await widgetShowsExactly(customer, [
     ["visitor", texts.hello],
@@ -297,7 +174,7 @@ try {
   console.log("ok: scenario 2, transferred with a note and answered");
 
   // ---- 3. Reloads lose nothing. ----
-  step("3. the customer reloads the shop's page: the whole thread is back");
+  journey.step("3. the customer reloads the shop's page: the whole thread is back");
   await customer.reload();
   await openWidget(customer);
   await widgetShowsExactly(customer, [
@@ -306,7 +183,7 @@ try {
     ["agent", texts.reply2],
   ]);
 
-  step("3. the second agent reloads the inbox: thread and note are back");
+  journey.step("3. the second agent reloads the inbox: thread and note are back");
   await agent2Page.reload();
   await agent2Page.locator('[data-testid="connection"].live').waitFor();
   await threadHas(agent2Page, conv, "assigned", [
@@ -316,8 +193,8 @@ try {
     ["out", texts.reply2],
   ]);
 
-  step("3. a new message of the customer arrives live after the reload");
-  await customerWrites(customer, texts.after);
+  journey.step("3. a new message of the customer arrives live after the reload");
+  await customerWrites(journey, customer, texts.after);
   await threadHas(agent2Page, conv, "assigned", [["in", texts.after]]);
   await widgetShowsExactly(customer, [
     ["visitor", texts.hello],
@@ -328,11 +205,11 @@ try {
   console.log("ok: scenario 3, reloads lost nothing");
 
   // ---- 4. The customer's markup is text. ----
-  step("4. the customer writes markup");
-  await customerWrites(customer, texts.script);
-  await customerWrites(customer, texts.img);
+  journey.step("4. the customer writes markup");
+  await customerWrites(journey, customer, texts.script);
+  await customerWrites(journey, customer, texts.img);
 
-  step("4. the agents see it as literal text, and nothing ran");
+  journey.step("4. the agents see it as literal text, and nothing ran");
   for (const [name, page] of [
     ["agent2", agent2Page],
     ["admin", agent1],
@@ -358,33 +235,10 @@ try {
   await noInjection(customer, "customer", ".hlc-list");
   console.log("ok: scenario 4, markup shown as text");
 
-  if (pageErrors.length) throw new Error("uncaught exceptions in the pages:\n" + pageErrors.join("\n"));
-  if (consoleErrors.length) throw new Error("console errors in the pages:\n" + consoleErrors.join("\n"));
-  if (apiErrors.length) console.log("API errors the pages logged (not failures):\n" + apiErrors.join("\n"));
+  journey.check();
   console.log("ok: inbox journey passed");
 } catch (e) {
-  console.error(`FAIL at step "${stepName}"${conv ? ` (conversation ${conv})` : ""}: ${e instanceof Error ? e.message : e}`);
-  if (pageErrors.length) console.error("uncaught exceptions:\n" + pageErrors.join("\n"));
-  if (consoleErrors.length) console.error("console errors:\n" + consoleErrors.join("\n"));
-  if (apiErrors.length) console.error("API errors the pages logged:\n" + apiErrors.join("\n"));
-  const dir = process.env.ARTIFACTS_DIR;
-  for (const [name, page] of pages) {
-    const text = await page
-      .evaluate(() => {
-        const widget = document.querySelector(".hlc-panel");
-        return widget ? widget.textContent : document.querySelector("main")?.innerText ?? document.body.innerText;
-      })
-      .catch((err) => `(unreadable: ${err})`);
-    console.error(`--- ${name} at ${page.url()}:\n${text}`);
-    if (dir) {
-      const shot = join(dir, `inbox-failure-${name}.png`);
-      await page.screenshot({ path: shot, fullPage: true }).then(
-        () => console.error(`screenshot: ${shot}`),
-        () => {},
-      );
-    }
-  }
-  process.exitCode = 1;
+  await journey.fail(e, conv && `conversation ${conv}`);
 } finally {
   await browser.close();
 }

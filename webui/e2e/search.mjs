@@ -40,15 +40,10 @@
 // Uncaught exceptions and console errors (other than API answers the app
 // shows itself) fail the script. It prints one line per step and exits
 // non-zero with the reason on failure. Every wait is for a condition,
-// bounded only so that a hang ends.
-import { chromium } from "playwright-core";
-import { join } from "node:path";
+// bounded only so that a hang ends. What it shares with the other
+// journeys is in lib.mjs.
+import { Journey, customerWrites, env, hubAPIError, launch, noInjection, openWidget, setAvailable, signIn } from "./lib.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const hubURL = env("HOTLINE_URL");
 const shopURL = env("SHOP_URL");
 const tenant = env("HOTLINE_TENANT");
@@ -58,7 +53,6 @@ const analyst = { tenant, login: env("ANALYST_LOGIN"), password: env("ANALYST_PA
 const otherAnalyst = { tenant: otherTenant, login: env("OTHER_ANALYST_LOGIN"), password: env("OTHER_ANALYST_PASSWORD") };
 const agent = { tenant, login: env("AGENT_LOGIN"), name: env("AGENT_NAME"), password: env("AGENT_PASSWORD") };
 const texts = JSON.parse(env("SEARCH_TEXTS"));
-const timeout = 45_000;
 /** Indexing runs behind the bus; this bounds a wait for it, it measures nothing. */
 const indexTimeout = 90_000;
 
@@ -79,120 +73,23 @@ const messages = {
   again: texts.again,
 };
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM_PATH"),
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-  ],
-});
-
 // Uncaught exceptions and console errors fail the journey, except the
 // failed loads of the hub's API that the app shows itself (the sign-in
 // page's 401 before anyone signs in, the query with a syntax error): those
 // are only reported.
-const pageErrors = [];
-const consoleErrors = [];
-const apiErrors = [];
-const hubOrigin = new URL(hubURL).origin;
-function apiError(m) {
-  if (!/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return false;
-  try {
-    const u = new URL(m.location().url);
-    return u.origin === hubOrigin && u.pathname.startsWith("/api/");
-  } catch {
-    return false;
-  }
-}
-/** The pages by name, for the report on failure. */
-const pages = new Map();
-
-async function newPage(name, locale) {
-  const context = await browser.newContext({ locale, viewport: { width: 1400, height: 950 } });
-  context.setDefaultTimeout(timeout);
-  const page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    (apiError(m) ? apiErrors : consoleErrors).push(`${name}: ${m.text()} (${m.location().url})`);
-  });
-  pages.set(name, page);
-  return page;
-}
-
-let stepName = "start";
-const step = (name) => {
-  stepName = name;
-  console.log(`step: ${name}`);
-};
-
-/**
- * Reads read() until ok(value) holds; on timeout the error says what was
- * awaited and what was read last.
- */
-async function until(what, read, ok, limit = timeout) {
-  const deadline = Date.now() + limit;
-  let last;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (e) {
-      // A page being reloaded or re-rendered: read it again.
-      last = `(unreadable: ${e instanceof Error ? e.message.split("\n")[0] : e})`;
-    }
-    if (Date.now() > deadline) throw new Error(`waiting for ${what}; found: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const journey = new Journey("search", { timeout: 45_000, expected: hubAPIError(hubURL) });
+const browser = await launch();
+const newPage = (name, locale) => journey.newPage(browser, name, { locale, viewport: { width: 1400, height: 950 } });
 
 // ---- The customers' side: the widget (channels/chat/widget.js). ----
-
-/** The widget's "sent" in the languages the customers use. */
-const sentWord = { en: "sent", fr: "envoyé", ru: "отправлено" };
 
 /** Opens the shop page of tenant and queue ("-": the default one) with the widget open. */
 async function openShop(page, shopTenant, queue) {
   await page.goto(`${shopURL}/${shopTenant}/${queue}`);
-  await page.locator(".hlc-bubble").click();
-  await page.locator(".hlc-panel.hlc-open textarea").waitFor();
-}
-
-/** Writes text in the widget and waits until the hub acknowledged it. */
-async function customerWrites(page, lang, text) {
-  await page.locator(".hlc-panel textarea").fill(text);
-  await page.locator(".hlc-panel form button[type=submit]").click();
-  const sent = new RegExp(` · ${sentWord[lang]}$`);
-  await until(
-    `the widget to show ${JSON.stringify(text)} as sent`,
-    () =>
-      page.evaluate(() =>
-        [...document.querySelectorAll(".hlc-list .hlc-msg:not(.hlc-agent)")].map((n) => ({
-          text: n.firstChild?.nodeType === Node.TEXT_NODE ? n.firstChild.data : "",
-          meta: n.querySelector(".hlc-meta")?.textContent ?? "",
-        })),
-      ),
-    (have) => have.some((m) => m.text === text && sent.test(m.meta)),
-  );
+  await openWidget(page);
 }
 
 // ---- The staff's side. ----
-
-async function signIn(page, who) {
-  await page.goto(hubURL + "/");
-  await page.fill('input[name="tenant"]', who.tenant);
-  await page.fill('input[name="login"]', who.login);
-  await page.fill('input[name="password"]', who.password);
-  await page.click('form button[type="submit"]');
-  await page.getByTestId("signout").waitFor();
-}
 
 /** GET path of the hub's API with page's session; the decoded answer, or an error naming the status. */
 async function apiGet(page, path) {
@@ -209,7 +106,7 @@ function searchAPI(page, searchTenant, params) {
 
 /** Polls the search API until ok(result) holds: the index caught up. */
 function indexed(page, searchTenant, what, params, ok) {
-  return until(`the index to hold ${what}`, () => searchAPI(page, searchTenant, params), ok, indexTimeout);
+  return journey.until(`the index to hold ${what}`, () => searchAPI(page, searchTenant, params), ok, indexTimeout);
 }
 
 /** The search page's results as shown. */
@@ -233,22 +130,12 @@ function shownResults() {
 
 /** Waits until the search page, done searching, shows results for which ok holds. */
 function resultsAre(page, what, ok) {
-  return until(what, () => page.evaluate(shownResults), (r) => !r.busy && r.total !== null && ok(r));
+  return journey.until(what, () => page.evaluate(shownResults), (r) => !r.busy && r.total !== null && ok(r));
 }
 
-/** Nothing of the customers' text became markup in container, and no script of it ran. */
-async function noInjection(page, name, container) {
-  const found = await page.evaluate(
-    (sel) => ({
-      xss: typeof window.__xss === "undefined" ? null : String(window.__xss),
-      elements: [...document.querySelectorAll(sel)].flatMap((c) => [...c.querySelectorAll("img, script, iframe, svg")]).map((n) => n.outerHTML),
-      containers: document.querySelectorAll(sel).length,
-    }),
-    container,
-  );
-  if (found.containers === 0) throw new Error(`${name}: no ${container} on the page`);
-  if (found.xss !== null) throw new Error(`${name}: the customer's markup ran: window.__xss = ${found.xss}`);
-  if (found.elements.length) throw new Error(`${name}: the customer's text became markup: ${found.elements.join(" ")}`);
+/** The read-only thread shown in container: [kind, text] of each entry. */
+function storedThread(container) {
+  return container.locator('[data-testid="stored-entry"]').evaluateAll((ns) => ns.map((n) => [n.dataset.kind, n.querySelector(".text")?.textContent]));
 }
 
 /** Submits query in the search box. */
@@ -279,16 +166,16 @@ try {
 
   // ---- 0. Conversations through the widget, then indexed. ----
   for (const [who, c] of Object.entries(customers)) {
-    step(`0. the ${who} customer writes through the widget`);
+    journey.step(`0. the ${who} customer writes through the widget`);
     await openShop(c.page, c.tenant, c.queue);
-    await customerWrites(c.page, c.lang, messages[who]);
+    await customerWrites(journey, c.page, messages[who], c.lang);
   }
 
-  step("0. the analysts sign in; their search API has every conversation indexed");
+  journey.step("0. the analysts sign in; their search API has every conversation indexed");
   const ana = await newPage("analyst", "en-US");
-  await signIn(ana, analyst);
+  await signIn(ana, hubURL, analyst);
   const olga = await newPage("other-analyst", "en-US");
-  await signIn(olga, otherAnalyst);
+  await signIn(olga, hubURL, otherAnalyst);
   const all = await indexed(ana, tenant, "the tenant's four conversations", { size: "50" }, (r) => r.total === 4);
   const firstLines = Object.fromEntries(all.hits.map((h) => [h.first_line, h.conversation.id]));
   const ids = {};
@@ -303,12 +190,12 @@ try {
   console.log("ok: step 0, five conversations through the widget, indexed");
 
   // ---- 1. A Russian word in another form, highlighted, markup as text. ----
-  step("1. the analyst lands on the search page, every conversation of the tenant listed");
+  journey.step("1. the analyst lands on the search page, every conversation of the tenant listed");
   await ana.locator('[data-testid="nav-search"][aria-current="page"]').waitFor();
   if (await ana.getByTestId("nav-inbox").count()) throw new Error("the analyst is offered the inbox");
   await resultsAre(ana, "the landing page to list the four conversations", (r) => r.total === 4 && r.hits.length === 4);
 
-  step(`1. the analyst searches ${texts.russian_query}: the conversation with ${texts.russian_word}`);
+  journey.step(`1. the analyst searches ${texts.russian_query}: the conversation with ${texts.russian_word}`);
   conv = ids.russian;
   await searchFor(ana, texts.russian_query);
   const ru = await resultsAre(ana, `one hit for ${texts.russian_query}`, (r) => r.total === 1 && r.hits.length === 1);
@@ -328,13 +215,13 @@ try {
   await noInjection(ana, "analyst", '[data-testid="search-page"]');
   console.log("ok: step 1, another inflected form found, highlighted with <mark>, markup shown as text");
 
-  step("1. the other tenant's word finds nothing here");
+  journey.step("1. the other tenant's word finds nothing here");
   await searchFor(ana, texts.other_only);
   await resultsAre(ana, `no hit for ${texts.other_only}`, (r) => r.total === 0 && r.hits.length === 0);
   await ana.getByTestId("search-empty").waitFor();
 
   // ---- 2. Filters and facets. ----
-  step("2. a date filter from tomorrow empties the results; up to today brings them back");
+  journey.step("2. a date filter from tomorrow empties the results; up to today brings them back");
   await searchFor(ana, texts.russian_query);
   await resultsAre(ana, "the Russian hit again", (r) => r.total === 1);
   await ana.getByTestId("search-filter-from").fill(await localDay(ana, 1));
@@ -343,10 +230,10 @@ try {
   await ana.getByTestId("search-filter-to").fill(await localDay(ana, 0));
   await resultsAre(ana, "the hit again, up to today", (r) => r.total === 1 && r.hits[0]?.id === ids.russian);
 
-  step("2. the facets count the hit by channel and by day; the chat facet filters by channel");
+  journey.step("2. the facets count the hit by channel and by day; the chat facet filters by channel");
   const chatFacet = ana.getByTestId("search-facet-channel-chat");
-  await until("the chat facet to count 1", async () => (await chatFacet.locator(".count").textContent()).trim(), (n) => n === "1");
-  await until("one day in the day facet, counting 1", () => ana.locator('[data-testid^="search-facet-day-"] .count').allTextContents(), (c) => c.length === 1 && c[0] === "1");
+  await journey.until("the chat facet to count 1", async () => (await chatFacet.locator(".count").textContent()).trim(), (n) => n === "1");
+  await journey.until("one day in the day facet, counting 1", () => ana.locator('[data-testid^="search-facet-day-"] .count').allTextContents(), (c) => c.length === 1 && c[0] === "1");
   const bar = await ana.locator('[data-testid^="search-facet-day-"] .day-bar > span').evaluate((n) => n.getBoundingClientRect());
   if (!(bar.width > 0 && bar.height > 0)) throw new Error(`the day's bar is not drawn: ${JSON.stringify(bar)}`);
   await chatFacet.click();
@@ -359,9 +246,9 @@ try {
   await ana.getByTestId("search-reset").click();
   await resultsAre(ana, "every conversation after clearing", (r) => r.total === 4);
 
-  step("2. a syntax error is explained, with its position, and no stale results beside it");
+  journey.step("2. a syntax error is explained, with its position, and no stale results beside it");
   await searchFor(ana, '"unclosed');
-  await until(
+  await journey.until(
     "the syntax error alone",
     () => ana.evaluate(shownResults),
     (r) => !r.busy && r.error === "The query has an error at character 1 (unclosed quote)." && r.total === null && r.hits.length === 0,
@@ -369,50 +256,48 @@ try {
   console.log("ok: step 2, date filter, channel filter and facets");
 
   // ---- 3. Open a conversation, read-only. ----
-  step("3. the analyst opens the Russian conversation from the results");
+  journey.step("3. the analyst opens the Russian conversation from the results");
   await searchFor(ana, texts.russian_query);
   await resultsAre(ana, "the Russian hit", (r) => r.total === 1 && r.error === null);
   await ana.getByTestId("search-hit-" + ids.russian).locator("button").click();
   const pane = ana.getByTestId("search-conversation");
-  await until(
+  await journey.until(
     "the conversation's thread in the pane",
-    () => pane.locator('[data-testid="stored-entry"]').evaluateAll((ns) => ns.map((n) => [n.dataset.kind, n.querySelector(".text")?.textContent])),
+    () => storedThread(pane),
     (es) => es.length === 1 && es[0][0] === "in" && es[0][1] === messages.russian,
   );
-  await until("the conversation's queue by name", async () => (await pane.getByTestId("search-conversation-meta").innerText()).split("\n"), (m) => m.some((x) => /Queue: Support/.test(x)));
+  await journey.until("the conversation's queue by name", async () => (await pane.getByTestId("search-conversation-meta").innerText()).split("\n"), (m) => m.some((x) => /Queue: Support/.test(x)));
   await noInjection(ana, "analyst", '[data-testid="search-conversation"]');
 
-  step("3. no reply box for the analyst, here or in the inbox");
+  journey.step("3. no reply box for the analyst, here or in the inbox");
   const writable = () => ana.evaluate(() => document.querySelectorAll('textarea, [contenteditable="true"], [data-testid="composer-input"], [data-testid="composer-send"]').length);
   if ((await writable()) !== 0) throw new Error("the search page offers the analyst a place to write");
   await ana.goto(hubURL + "/#/inbox/" + encodeURIComponent(ids.russian));
-  await until("the analyst sent back to the search page", () => ana.evaluate(() => location.hash), (h) => h === "#/search");
+  await journey.until("the analyst sent back to the search page", () => ana.evaluate(() => location.hash), (h) => h === "#/search");
   await ana.getByTestId("search-page").waitFor();
   if ((await writable()) !== 0) throw new Error("the inbox route offers the analyst a place to write");
   console.log("ok: step 3, the conversation read from the results, read-only");
 
   // ---- 4. The dossier of a returning customer. ----
   conv = ids.returning;
-  step("4. the agent signs in, becomes available and accepts the returning customer's chat");
+  journey.step("4. the agent signs in, becomes available and accepts the returning customer's chat");
   const rita = await newPage("agent", "en-US");
-  await signIn(rita, agent);
+  await signIn(rita, hubURL, agent);
   await rita.locator('[data-testid="connection"].live').waitFor();
-  await rita.locator('select[data-testid="presence"]:not([disabled])').waitFor();
-  await rita.selectOption('select[data-testid="presence"]', "available");
-  await rita.locator('select[data-testid="presence"].presence-available:not([disabled])').waitFor();
+  await setAvailable(rita);
   const first = rita.locator(`li[data-testid="conv-${ids.returning}"][data-status="offered"] [data-testid="offer-accept"]:not([disabled])`);
   await first.click();
   await rita.waitForURL((u) => u.hash === "#/inbox/" + encodeURIComponent(ids.returning));
   await rita.locator(`[data-testid="conversation"][data-id="${ids.returning}"][data-status="assigned"]`).waitFor();
 
-  step("4. the agent resolves it; the index folds it");
+  journey.step("4. the agent resolves it; the index folds it");
   await rita.getByTestId("resolve").click();
   await rita.locator(`[data-testid="conversation"][data-id="${ids.returning}"][data-status="resolved"]`).waitFor();
   await indexed(ana, tenant, "the first chat resolved", { status: "resolved" }, (r) => r.hits.some((h) => h.conversation.id === ids.returning));
 
-  step("4. the customer comes back; the agent is offered the new chat");
+  journey.step("4. the customer comes back; the agent is offered the new chat");
   const back = customers.returning;
-  await customerWrites(back.page, back.lang, messages.again);
+  await customerWrites(journey, back.page, messages.again, back.lang);
   const offer = rita.locator('li[data-status="offered"]:has([data-testid="offer-accept"]:not([disabled]))').first();
   await offer.waitFor();
   const again = (await offer.getAttribute("data-testid")).replace(/^conv-/, "");
@@ -422,12 +307,12 @@ try {
 
   // Accepted at once, maybe before the index has the new chat: the panel
   // asks again until its counts include it.
-  step("4. the agent accepts it: the dossier lists the earlier conversation, with counts by channel");
+  journey.step("4. the agent accepts it: the dossier lists the earlier conversation, with counts by channel");
   await offer.locator('[data-testid="offer-accept"]').click();
   await rita.waitForURL((u) => u.hash === "#/inbox/" + encodeURIComponent(again));
   const dossier = rita.getByTestId("dossier");
   await dossier.getByTestId("dossier-item-" + ids.returning).waitFor();
-  const counts = await until(
+  const counts = await journey.until(
     "the dossier's counts",
     () =>
       dossier.getByTestId("dossier-counts").evaluate((n) => ({
@@ -441,12 +326,12 @@ try {
   console.log(`dossier counts: ${JSON.stringify(counts)}`);
   if (await dossier.getByTestId("dossier-item-" + again).count()) throw new Error("the dossier lists the open conversation as an earlier one");
 
-  step("4. the agent reads the earlier conversation in the dossier, read-only");
+  journey.step("4. the agent reads the earlier conversation in the dossier, read-only");
   await dossier.getByTestId("dossier-item-" + ids.returning).click();
   const earlier = rita.getByTestId("dossier-conversation");
-  await until(
+  await journey.until(
     "the earlier conversation's thread",
-    () => earlier.locator('[data-testid="stored-entry"]').evaluateAll((ns) => ns.map((n) => [n.dataset.kind, n.querySelector(".text")?.textContent])),
+    () => storedThread(earlier),
     (es) => es.some(([k, text]) => k === "in" && text === messages.returning) && !es.some(([, text]) => text === messages.again),
   );
   if (await earlier.locator("textarea, button:not([data-testid=dossier-back])").count()) throw new Error("the earlier conversation offers actions");
@@ -454,33 +339,10 @@ try {
   await dossier.getByTestId("dossier-item-" + ids.returning).waitFor();
   console.log("ok: step 4, the returning customer's dossier");
 
-  if (pageErrors.length) throw new Error("uncaught exceptions in the pages:\n" + pageErrors.join("\n"));
-  if (consoleErrors.length) throw new Error("console errors in the pages:\n" + consoleErrors.join("\n"));
-  if (apiErrors.length) console.log("API errors the pages logged (not failures):\n" + apiErrors.join("\n"));
+  journey.check();
   console.log("ok: search journey passed");
 } catch (e) {
-  console.error(`FAIL at step "${stepName}"${conv ? ` (conversation ${conv})` : ""}: ${e instanceof Error ? e.message : e}`);
-  if (pageErrors.length) console.error("uncaught exceptions:\n" + pageErrors.join("\n"));
-  if (consoleErrors.length) console.error("console errors:\n" + consoleErrors.join("\n"));
-  if (apiErrors.length) console.error("API errors the pages logged:\n" + apiErrors.join("\n"));
-  const dir = process.env.ARTIFACTS_DIR;
-  for (const [name, page] of pages) {
-    const text = await page
-      .evaluate(() => {
-        const widget = document.querySelector(".hlc-panel");
-        return widget ? widget.textContent : document.querySelector("main")?.innerText ?? document.body.innerText;
-      })
-      .catch((err) => `(unreadable: ${err})`);
-    console.error(`--- ${name} at ${page.url()}:\n${text}`);
-    if (dir) {
-      const shot = join(dir, `search-failure-${name}.png`);
-      await page.screenshot({ path: shot, fullPage: true }).then(
-        () => console.error(`screenshot: ${shot}`),
-        () => {},
-      );
-    }
-  }
-  process.exitCode = 1;
+  await journey.fail(e, conv && `conversation ${conv}`);
 } finally {
   await browser.close();
 }

@@ -8,56 +8,27 @@
 //   ARTIFACTS_DIR      optional: where to write screenshots of the main
 //                      screens, and of the page on failure
 // It prints one line per step and exits non-zero with the reason on failure.
-import { chromium } from "playwright-core";
+// What it shares with the other journeys is in lib.mjs.
+import { Journey, env, launchPersistent, submitSignIn } from "./lib.mjs";
 import { join } from "node:path";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const base = env("HOTLINE_URL");
 const loginName = env("HOTLINE_LOGIN");
 const password = env("HOTLINE_PASSWORD");
 const newPassword = "e2e-" + password + "-changed";
 const timeout = 20_000;
 
-const context = await chromium.launchPersistentContext(env("USER_DATA_DIR"), {
-  executablePath: env("CHROMIUM_PATH"),
-  headless: true,
-  locale: "en-US",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-  ],
-});
-context.setDefaultTimeout(timeout);
-const page = context.pages()[0] ?? (await context.newPage());
-
 // Anything the page logs as an error (a CSP violation, an exception, a
 // failed script) fails the test, except the 401 the app expects from
 // GET /api/v1/auth/me and failed logins, which the console reports as
 // failed resource loads.
-const problems = [];
-page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-page.on("console", (m) => {
-  if (m.type() !== "error") return;
-  const text = m.text();
-  if (/Failed to load resource: the server responded with a status of (401|403)/.test(text)) return;
-  problems.push(`console error: ${text}`);
+const journey = new Journey("signin", {
+  timeout,
+  expected: (m) => /Failed to load resource: the server responded with a status of (401|403)/.test(m.text()),
 });
-
-let stepName = "start";
-const step = (name) => {
-  stepName = name;
-  console.log(`step: ${name}`);
-};
+const context = await launchPersistent(env("USER_DATA_DIR"), { locale: "en-US" });
+context.setDefaultTimeout(timeout);
+const page = journey.watch("admin", context.pages()[0] ?? (await context.newPage()));
 
 /** Waits until selector's text is exactly want. */
 async function expectText(selector, want) {
@@ -80,19 +51,18 @@ async function shot(name) {
   if (dir) await page.screenshot({ path: join(dir, name + ".png"), fullPage: true });
 }
 
-async function signIn(pw) {
-  await page.fill('input[name="login"]', loginName);
-  await page.fill('input[name="password"]', pw);
-  await page.click('form button[type="submit"]');
+/** Submits the sign-in form with the admin's login and pw. */
+function signIn(pw) {
+  return submitSignIn(page, { login: loginName, password: pw });
 }
 
 try {
-  step("open the sign-in page");
+  journey.step("open the sign-in page");
   await page.goto(base + "/");
   await expectText("h1", "Sign in to Hotline");
   await shot("1-signin");
 
-  step("a wrong password shows the error in the chosen language");
+  journey.step("a wrong password shows the error in the chosen language");
   await page.selectOption('select[name="lang"]', "fr");
   await expectText("h1", "Connexion à Hotline");
   await signIn("not-the-password");
@@ -101,7 +71,7 @@ try {
   await expectText('[data-testid="signin-error"]', "Wrong login or password.");
   await shot("2-signin-error");
 
-  step("sign in as the admin");
+  journey.step("sign in as the admin");
   await signIn(password);
   await expectText('[data-testid="display-name"]', "Administrator");
   await expectText('[data-testid="role"]', "Administrator · Hub operator");
@@ -110,7 +80,7 @@ try {
   await expectText('[data-testid="nav-admin"]', "Administration");
   await shot("3-shell");
 
-  step("change the password");
+  journey.step("change the password");
   await page.click("text=Change password");
   await page.fill('input[name="current_password"]', "not-the-password");
   await page.fill('input[name="new_password"]', newPassword);
@@ -124,34 +94,34 @@ try {
   await page.click('dialog button.secondary');
   await page.locator("dialog").waitFor({ state: "detached" });
 
-  step("switch to Russian");
+  journey.step("switch to Russian");
   await page.selectOption('select[name="lang"]', "ru");
   await expectText('[data-testid="signout"]', "Выйти");
   await expectText('[data-testid="role"]', "Администратор · Оператор платформы");
   if ((await page.getAttribute("html", "lang")) !== "ru") throw new Error("html lang is not ru");
   await shot("5-shell-ru");
 
-  step("reload: still signed in, still in Russian");
+  journey.step("reload: still signed in, still in Russian");
   await page.reload();
   await expectText('[data-testid="display-name"]', "Administrator");
   await expectText('[data-testid="signout"]', "Выйти");
 
-  step("sign out");
+  journey.step("sign out");
   await page.click('[data-testid="signout"]');
   await expectText("h1", "Вход в Hotline");
   await expectText('[data-testid="signin-notice"]', "Вы вышли из системы.");
 
-  step("reload: still signed out");
+  journey.step("reload: still signed out");
   await page.reload();
   await expectText("h1", "Вход в Hotline");
 
-  step("the old password no longer works, the new one does");
+  journey.step("the old password no longer works, the new one does");
   await signIn(password);
   await expectText('[data-testid="signin-error"]', "Неверный логин или пароль.");
   await signIn(newPassword);
   await expectText('[data-testid="display-name"]', "Administrator");
 
-  step("a session that ended elsewhere returns to the sign-in page");
+  journey.step("a session that ended elsewhere returns to the sign-in page");
   // The inbox starts with a burst of calls (lists, presence, directory,
   // and again once its socket opens); let it settle first.
   await page.locator('[data-testid="connection"].live').waitFor();
@@ -171,18 +141,10 @@ try {
   }
   await expectText('[data-testid="signin-notice"]', "Ваш сеанс завершён. Войдите снова.");
 
-  if (problems.length) throw new Error(problems.join("\n"));
+  journey.check();
   console.log("ok: sign-in journey passed");
 } catch (e) {
-  console.error(`FAIL at step "${stepName}": ${e instanceof Error ? e.message : e}`);
-  if (problems.length) console.error(problems.join("\n"));
-  const dir = process.env.ARTIFACTS_DIR;
-  if (dir) {
-    const shot = join(dir, "signin-failure.png");
-    await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-    console.error(`screenshot: ${shot}`);
-  }
-  process.exitCode = 1;
+  await journey.fail(e);
 } finally {
   await context.close();
 }

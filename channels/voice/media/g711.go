@@ -36,6 +36,15 @@ func (c Codec) silence() byte {
 	return 0xFF
 }
 
+// encodeTable returns the compression table of the codec, indexed by the
+// 16-bit sample.
+func (c Codec) encodeTable() *[65536]byte {
+	if c.PayloadType == PCMA.PayloadType {
+		return &alawEncode
+	}
+	return &ulawEncode
+}
+
 // decodeTable returns the 256-entry expansion table of the codec.
 func (c Codec) decodeTable() *[256]int16 {
 	if c.PayloadType == PCMA.PayloadType {
@@ -71,57 +80,44 @@ func init() {
 	}
 }
 
-// EncodeULaw compresses pcm into dst with G.711 µ-law; dst must be at
-// least as long as pcm.
-func EncodeULaw(dst []byte, pcm []int16) {
+// encodeWith compresses pcm into dst through compression table t; dst
+// must be at least as long as pcm. Small enough to be inlined, so that
+// each law's loop indexes its own table directly.
+func encodeWith(t *[65536]byte, dst []byte, pcm []int16) {
 	dst = dst[:len(pcm)]
 	for i, s := range pcm {
-		dst[i] = ulawEncode[uint16(s)]
+		dst[i] = t[uint16(s)]
 	}
 }
 
-// DecodeULaw expands µ-law bytes into dst; dst must be at least as long as b.
-func DecodeULaw(dst []int16, b []byte) {
+// decodeWith expands b into dst through expansion table t; dst must be
+// at least as long as b.
+func decodeWith(t *[256]int16, dst []int16, b []byte) {
 	dst = dst[:len(b)]
 	for i, c := range b {
-		dst[i] = ulawDecode[c]
+		dst[i] = t[c]
 	}
 }
+
+// EncodeULaw compresses pcm into dst with G.711 µ-law; dst must be at
+// least as long as pcm.
+func EncodeULaw(dst []byte, pcm []int16) { encodeWith(&ulawEncode, dst, pcm) }
+
+// DecodeULaw expands µ-law bytes into dst; dst must be at least as long as b.
+func DecodeULaw(dst []int16, b []byte) { decodeWith(&ulawDecode, dst, b) }
 
 // EncodeALaw compresses pcm into dst with G.711 A-law; dst must be at
 // least as long as pcm.
-func EncodeALaw(dst []byte, pcm []int16) {
-	dst = dst[:len(pcm)]
-	for i, s := range pcm {
-		dst[i] = alawEncode[uint16(s)]
-	}
-}
+func EncodeALaw(dst []byte, pcm []int16) { encodeWith(&alawEncode, dst, pcm) }
 
 // DecodeALaw expands A-law bytes into dst; dst must be at least as long as b.
-func DecodeALaw(dst []int16, b []byte) {
-	dst = dst[:len(b)]
-	for i, c := range b {
-		dst[i] = alawDecode[c]
-	}
-}
+func DecodeALaw(dst []int16, b []byte) { decodeWith(&alawDecode, dst, b) }
 
 // encode compresses pcm with the codec.
-func (c Codec) encode(dst []byte, pcm []int16) {
-	if c.PayloadType == PCMA.PayloadType {
-		EncodeALaw(dst, pcm)
-		return
-	}
-	EncodeULaw(dst, pcm)
-}
+func (c Codec) encode(dst []byte, pcm []int16) { encodeWith(c.encodeTable(), dst, pcm) }
 
 // decode expands payload b of the codec into dst.
-func (c Codec) decode(dst []int16, b []byte) {
-	t := c.decodeTable()
-	dst = dst[:len(b)]
-	for i, v := range b {
-		dst[i] = t[v]
-	}
-}
+func (c Codec) decode(dst []int16, b []byte) { decodeWith(c.decodeTable(), dst, b) }
 
 // transcode converts a G.711 payload from one law to the other into dst.
 func transcode(dst, src []byte, from, to Codec) {
