@@ -1,6 +1,12 @@
 package event
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Why a conversation was abandoned (ConversationAbandonedData.Reason).
 const (
@@ -276,6 +282,86 @@ func (d *ConversationAbandonedData) Validate() error {
 	p.nonNegative("wait_ms", d.WaitMs)
 	p.oneOf("reason", d.Reason, AbandonCustomerLeft, AbandonTimeout)
 	return p.err(ConversationAbandoned)
+}
+
+// Limits of a conversation's tags (ConversationTaggedData.Tags).
+const (
+	// MaxTags is how many tags one conversation may carry.
+	MaxTags = 20
+	// MaxTagLength is the longest tag, in characters (runes).
+	MaxTagLength = 40
+)
+
+// ConversationTaggedData is the data of conversation.tagged: the whole tag
+// set of the conversation after an agent changed it, not the difference, so
+// that folding the latest event gives the set however often it is replayed.
+// An empty set clears the tags.
+type ConversationTaggedData struct {
+	// Tags are normalized (NormalizeTag) and valid (ValidTag), at most
+	// MaxTags, without repeats, in the order the agent gave them.
+	Tags []string `json:"tags"`
+	// By is the account id of the agent who set them.
+	By string `json:"by"`
+	// Extra keeps fields this version does not know; see package doc.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// EventType returns ConversationTagged.
+func (*ConversationTaggedData) EventType() string { return ConversationTagged }
+
+// MarshalJSON writes the fields and any kept unknown ones.
+func (d ConversationTaggedData) MarshalJSON() ([]byte, error) {
+	type plain ConversationTaggedData
+	return marshalKeeping(plain(d), d.Extra)
+}
+
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+func (d *ConversationTaggedData) UnmarshalJSON(data []byte) error {
+	type plain ConversationTaggedData
+	return unmarshalKeeping(data, (*plain)(d), &d.Extra)
+}
+
+// Validate requires the agent and at most MaxTags valid tags, none twice.
+func (d *ConversationTaggedData) Validate() error {
+	var p problems
+	p.required("by", d.By)
+	if len(d.Tags) > MaxTags {
+		p.add("tags", "has %d tags, more than %d", len(d.Tags), MaxTags)
+	}
+	for i, tag := range d.Tags {
+		field := fmt.Sprintf("tags[%d]", i)
+		if !ValidTag(tag) {
+			p.add(field, "%q is not 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit", tag, MaxTagLength)
+			continue
+		}
+		if j := indexOf(d.Tags[:i], tag); j >= 0 {
+			p.add(field, "%q repeats tags[%d]", tag, j)
+		}
+	}
+	return p.err(ConversationTagged)
+}
+
+// NormalizeTag is the form a tag is stored in: trimmed and lowercased, so
+// that "VIP " and "vip" are one tag. It does not validate.
+func NormalizeTag(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidTag reports whether s is a normalized tag: 1 to MaxTagLength
+// characters, lowercase letters (\p{Ll}) and digits (\p{N}) of any script,
+// '-' and '_', starting with a letter or digit. Tags are matched exactly by
+// search filters, hence no spaces and one case.
+func ValidTag(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxTagLength {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case unicode.IsLower(r), unicode.IsNumber(r):
+		case i > 0 && (r == '-' || r == '_'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // NoteAddedData is the data of note.added: an internal note, never shown to

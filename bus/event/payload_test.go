@@ -230,6 +230,17 @@ func TestPayloadValidate(t *testing.T) {
 		{"conversation reopened by agent", &ConversationReopenedData{Reason: ReopenAgent}, "conversation.reopened: agent_id is empty for a reopen by an agent"},
 		{"conversation reopened no reason", &ConversationReopenedData{}, "conversation.reopened: reason is empty"},
 		{"conversation abandoned", &ConversationAbandonedData{Queue: "q", Reason: AbandonTimeout, WaitMs: -5}, "conversation.abandoned: wait_ms -5 is negative"},
+		{"conversation tagged empty set", &ConversationTaggedData{By: "a"}, ""},
+		{"conversation tagged no agent", &ConversationTaggedData{Tags: []string{"vip"}}, "conversation.tagged: by is empty"},
+		{"conversation tagged bad tags", &ConversationTaggedData{By: "a", Tags: []string{"vip", "VIP", "", "-x", "a b", "vip", strings.Repeat("é", 41)}},
+			`conversation.tagged: tags[1] "VIP" is not 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit; ` +
+				`tags[2] "" is not 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit; ` +
+				`tags[3] "-x" is not 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit; ` +
+				`tags[4] "a b" is not 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit; ` +
+				`tags[5] "vip" repeats tags[0]; ` +
+				`tags[6] "` + strings.Repeat("é", 41) + `" is not 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit`},
+		{"conversation tagged too many", &ConversationTaggedData{By: "a", Tags: manyTags(21)}, "conversation.tagged: tags has 21 tags, more than 20"},
+		{"conversation tagged at the limit", &ConversationTaggedData{By: "a", Tags: manyTags(20)}, ""},
 		{"note", &NoteAddedData{NoteID: "n", AgentID: "a"}, "note.added: text is empty and there are no attachments"},
 		{"presence", &AgentPresenceChangedData{AgentID: "a", Presence: "wrapup", Previous: "busy"},
 			`agent.presence_changed: presence "wrapup" is not one of available, away, wrap-up, offline; previous "busy" is not one of available, away, wrap-up, offline`},
@@ -258,6 +269,35 @@ func TestPayloadValidate(t *testing.T) {
 	for typ, s := range samples() {
 		if err := s.payload.Validate(); err != nil {
 			t.Errorf("sample %s: %v", typ, err)
+		}
+	}
+}
+
+// manyTags returns n distinct valid tags.
+func manyTags(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "t" + strings.Repeat("x", i)
+	}
+	return out
+}
+
+func TestTags(t *testing.T) {
+	valid := map[string]bool{
+		"vip": true, "2nd-level": true, "a_b": true, "réclamation": true, "доставка": true, "straße": true, "٣": true,
+		strings.Repeat("ж", 40): true, strings.Repeat("ж", 41): false,
+		"": false, "VIP": false, "Доставка": false, "-x": false, "_x": false, "a b": false, "a.b": false, "a/b": false,
+		"日本": false, "\xff": false, "a\x00": false,
+	}
+	for in, want := range valid {
+		if got := ValidTag(in); got != want {
+			t.Errorf("ValidTag(%q) = %v, want %v", in, got, want)
+		}
+	}
+	norm := map[string]string{" VIP ": "vip", "Доставка": "доставка", "STRASSE": "strasse", "x": "x"}
+	for in, want := range norm {
+		if got := NormalizeTag(in); got != want || !ValidTag(got) {
+			t.Errorf("NormalizeTag(%q) = %q (valid %v), want %q", in, got, ValidTag(got), want)
 		}
 	}
 }

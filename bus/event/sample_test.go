@@ -56,6 +56,7 @@ func samples() map[string]struct {
 		ConversationResolved:    {&ConversationResolvedData{AgentID: "a-7", Resolution: "solved"}, chat},
 		ConversationReopened:    {&ConversationReopenedData{Reason: ReopenCustomerReplied, MessageID: "m-3"}, chat},
 		ConversationAbandoned:   {&ConversationAbandonedData{Queue: "billing", WaitMs: 90000, Reason: AbandonCustomerLeft}, chat},
+		ConversationTagged:      {&ConversationTaggedData{Tags: []string{"vip", "réclamation", "доставка", "2nd-level_support"}, By: "a-7"}, chat},
 		NoteAdded:               {&NoteAddedData{NoteID: "n-1", AgentID: "a-7", Text: "VIP customer"}, conv},
 		AgentPresenceChanged: {&AgentPresenceChangedData{AgentID: "a-7", Presence: PresenceWrapUp, Previous: PresenceAvailable},
 			[]Option{WithSource("/webui")}},
@@ -159,7 +160,7 @@ func TestEveryDesignTypeIsRegistered(t *testing.T) {
 		"message.received", "message.sent", "message.delivered", "call.started", "call.menu_selected",
 		"call.queued", "call.answered", "call.transferred", "call.ended", "call.recorded",
 		"conversation.queued", "conversation.offered", "conversation.assigned", "conversation.transferred",
-		"conversation.resolved", "conversation.reopened", "conversation.abandoned", "note.added",
+		"conversation.resolved", "conversation.reopened", "conversation.abandoned", "conversation.tagged", "note.added",
 		"agent.presence_changed", "contact.identified", "contacts.merged", "contacts.unmerged",
 		// routing's own facts on TopicRouting (docs/ROUTING.md)
 		"conversation.offer_declined", "conversation.offer_expired", "router.started",

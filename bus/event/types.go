@@ -48,6 +48,9 @@ const (
 	ConversationReopened = "conversation.reopened"
 	// ConversationAbandoned: the customer left before an agent took it.
 	ConversationAbandoned = "conversation.abandoned"
+	// ConversationTagged: an agent set the conversation's tags; the payload
+	// holds the whole set after the change.
+	ConversationTagged = "conversation.tagged"
 
 	// NoteAdded: an agent wrote an internal note on a conversation.
 	NoteAdded = "note.added"
@@ -175,6 +178,7 @@ func buildRegistry() map[string]*typeInfo {
 	add(ConversationResolved, conv, scopeConversation, channelOptional, decodeAs[ConversationResolvedData])
 	add(ConversationReopened, conv, scopeConversation, channelOptional, decodeAs[ConversationReopenedData])
 	add(ConversationAbandoned, conv, scopeConversation, channelOptional, decodeAs[ConversationAbandonedData])
+	add(ConversationTagged, conv, scopeConversation, channelOptional, decodeAs[ConversationTaggedData])
 
 	add(NoteAdded, conv, scopeConversation, channelOptional, decodeAs[NoteAddedData])
 
@@ -234,6 +238,7 @@ var (
 	_ Payload = (*ConversationResolvedData)(nil)
 	_ Payload = (*ConversationReopenedData)(nil)
 	_ Payload = (*ConversationAbandonedData)(nil)
+	_ Payload = (*ConversationTaggedData)(nil)
 	_ Payload = (*NoteAddedData)(nil)
 	_ Payload = (*AgentPresenceChangedData)(nil)
 	_ Payload = (*ContactIdentifiedData)(nil)

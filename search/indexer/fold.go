@@ -137,7 +137,7 @@ func (f *fold) apply(ctx context.Context, it item) error {
 	switch p.(type) {
 	case *event.MessageReceivedData, *event.MessageSentData, *event.NoteAddedData, *event.ConversationQueuedData,
 		*event.CallStartedData, *event.CallAnsweredData, *event.CallEndedData, *event.CallRecordedData,
-		*event.CallQueuedData, *event.CallTransferredData, *event.CallMenuSelectedData:
+		*event.CallQueuedData, *event.CallTransferredData, *event.CallMenuSelectedData, *event.ConversationTaggedData:
 	default:
 		// Routing facts are read from the routing log, where their
 		// verdict is known; deliveries change no document.
@@ -179,6 +179,14 @@ func (f *fold) apply(ctx context.Context, it item) error {
 			Language: language(d.Language), Text: messageText(d.Subject, d.Text), Time: e.Time})
 	case *event.NoteAddedData:
 		c.set(search.Entry{ID: d.NoteID, Kind: search.KindNote, AgentID: d.AgentID, Text: d.Text, Time: e.Time})
+	case *event.ConversationTaggedData:
+		// The whole set, so the latest event decides however often the
+		// log is replayed or an event redelivered.
+		if len(d.Tags) == 0 {
+			c.doc.Tags = nil
+		} else {
+			c.doc.Tags = slices.Clone(d.Tags)
+		}
 	case *event.ConversationQueuedData:
 		if c.doc.Queue == "" {
 			c.doc.Queue = d.Queue
@@ -593,10 +601,13 @@ func (ix *Indexer) retry(ctx context.Context, what string, op func(context.Conte
 type snapshot struct {
 	doc     search.Conversation
 	entries int
+	// tags is the document's tag slice, which the fold replaces whole
+	// and never writes into.
+	tags []string
 }
 
 func (c *conv) snapshot() snapshot {
-	s := snapshot{doc: c.doc, entries: len(c.doc.Entries)}
+	s := snapshot{doc: c.doc, entries: len(c.doc.Entries), tags: c.doc.Tags}
 	s.doc.Entries, s.doc.Tags = nil, nil
 	return s
 }
@@ -609,7 +620,7 @@ func (c *conv) same(s snapshot) bool {
 		now.doc.Status == s.doc.Status && now.doc.Language == s.doc.Language &&
 		now.doc.CustomerName == s.doc.CustomerName && now.doc.CustomerAddress == s.doc.CustomerAddress &&
 		now.doc.Started.Equal(s.doc.Started) && now.doc.LastActivity.Equal(s.doc.LastActivity) &&
-		now.entries == s.entries && !c.changedEntries
+		now.entries == s.entries && !c.changedEntries && slices.Equal(now.tags, s.tags)
 }
 
 // indexable reports whether t is a time every backend stores (bleve's

@@ -452,6 +452,21 @@ func inboxPaths() m {
 			"Reopens a resolved or abandoned conversation and queues it again in its last queue.",
 			"Its last agent, supervisors and admins.", nil,
 			"`conflict`: the conversation is not closed, or never waited in a queue.", ""),
+		conv + "/tags": m{
+			"put": op("setConversationTags", "inbox", "Set a conversation's tags",
+				"Replaces the conversation's tags with the given set (`[]` clears them) and publishes `conversation.tagged` "+
+					"with the whole set. Each tag is trimmed and lowercased, then must be 1 to 40 lowercase letters (any script), "+
+					"digits, `-` or `_`, starting with a letter or digit; at most 20, none twice. The analysts' search finds "+
+					"conversations by these tags (`tag=`). Asking for the set the conversation already has publishes nothing. "+
+					"The assigned agent; supervisors and admins for any conversation of the tenant (analysts get 403).",
+				unsafeSecurity, []m{tenantParam, convParam}, body("The whole set of tags wanted.", "TagsRequest"),
+				inboxFails(true, "Agents get it too for a conversation that is not theirs, not offered to them and not waiting.", withBody(m{
+					"200": ok("The conversation with its new tags.", "ConversationDetail"),
+					"404": convNotFound,
+					"409": fail("`conflict`: an agent's conversation that is not assigned to them (offered, waiting or closed)."),
+				}, "`invalid_field` (field `tags`): tags missing or null, more than 20, a tag empty, too long or with other "+
+					"characters, or a tag given twice (after lowercasing)."))),
+		},
 		base + "me": m{
 			"get": op("getPresence", "inbox", "The caller's routing state",
 				readRoles+" `agent` is false (and presence and capacity absent) for an account that is not a routing agent of the tenant.",
@@ -511,8 +526,9 @@ func components() m {
 		"last_activity": dateTime("The last event about it."),
 		"messages":      integer("Messages in the thread, including dropped ones."),
 		"first_line":    str("With `view=contact` only: the first line of the oldest message kept, at most 120 characters."),
+		"tags":          array("The conversation's tags, lowercase; empty when it has none.", m{"type": "string"}),
 	}
-	summaryRequired := []string{"id", "tenant", "channel", "customer", "status", "last_activity", "messages"}
+	summaryRequired := []string{"id", "tenant", "channel", "customer", "status", "last_activity", "messages", "tags"}
 	return m{
 		"securitySchemes": m{
 			"cookieAuth": m{"type": "apiKey", "in": "cookie", "name": "hotline_session",
@@ -649,6 +665,10 @@ func components() m {
 				"to_agent": str("An agent (account id) of the tenant's routing configuration."),
 				"to_queue": str("A queue of the tenant's routing configuration."),
 				"note":     str("For the receiving agent."),
+			}),
+			"TagsRequest": object("", []string{"tags"}, m{
+				"tags": array("The whole set wanted, replacing the current one; at most 20.",
+					described(m{"type": "string"}, "Trimmed and lowercased, then 1 to 40 lowercase letters, digits, - or _, starting with a letter or digit.")),
 			}),
 			"PresenceRequest": object("", []string{"presence"}, m{
 				"presence": strEnum("", "available", "away", "wrap-up", "offline"),

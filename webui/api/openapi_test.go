@@ -464,6 +464,8 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 		{"GET", "/api/v1/tenants/demo/conversations?view=all", "", 200},
 		{"GET", "/api/v1/tenants/demo/conversations/none", "", 404},
 		{"GET", "/api/v1/tenants/acme/conversations", "", 404},
+		{"PUT", "/api/v1/tenants/demo/conversations/none/tags", `{"tags":["vip"]}`, 404},
+		{"PUT", "/api/v1/tenants/demo/conversations/none/tags", `{"tags":["not a tag"]}`, 400},
 		{"PUT", "/api/v1/tenants/acme/skills/billing", `{"name":"Billing"}`, 201},
 		{"PUT", "/api/v1/tenants/acme/skills/billing", `{"id":"other","name":"Billing"}`, 422},
 		{"GET", "/api/v1/tenants/acme/skills", "", 200},

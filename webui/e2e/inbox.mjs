@@ -138,6 +138,14 @@ try {
   ]);
   console.log("ok: scenario 1, chat offered, accepted and answered");
 
+  journey.step("1. the admin tags the conversation; the tags are lowercased chips");
+  await agent1.locator('[data-testid="tag-input"]').fill("Billing, VIP");
+  await agent1.locator('[data-testid="tag-add"]').click();
+  const chips = () => agent1.locator('[data-testid="tag"] span').allTextContents();
+  await journey.until("the chips billing and vip", chips, (have) => JSON.stringify(have) === '["billing","vip"]');
+  await agent1.locator('[data-testid="tag-remove"]').last().click();
+  await journey.until("only the chip billing", chips, (have) => JSON.stringify(have) === '["billing"]');
+
   // ---- 2. Transfer to a colleague with a note. ----
   journey.step("2. the second agent signs in and becomes available");
   await signInToInbox(agent2Page, agent2);
@@ -192,6 +200,10 @@ try {
     ["note", texts.note],
     ["out", texts.reply2],
   ]);
+  const tagsAfterReload = await agent2Page.locator('[data-testid="tag"] span').allTextContents();
+  if (JSON.stringify(tagsAfterReload) !== JSON.stringify(["billing"])) {
+    throw new Error(`tags after the reload: ${JSON.stringify(tagsAfterReload)}, want ["billing"]`);
+  }
 
   journey.step("3. a new message of the customer arrives live after the reload");
   await customerWrites(journey, customer, texts.after);

@@ -37,6 +37,8 @@ type env struct {
 	bus    bus.Bus
 	srv    *httptest.Server
 	inbox  *Inbox
+	auth   *auth.Auth
+	rcfg   routing.Config
 	ids    map[string]string // login -> account id, "tenant/login"
 	bodies *bodies
 }
@@ -232,7 +234,7 @@ func startEnv(t *testing.T) (*env, map[string]*user) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.inbox = in
+	e.inbox, e.auth, e.rcfg = in, a, rcfg
 	run("inbox", in.Run)
 	in.Routes(mux)
 	waitFor(t, "inbox and router caught up", func() bool {

@@ -30,6 +30,7 @@ import (
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/transfer {to_agent|to_queue,note} the assigned agent, supervisors, admins
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/resolve                  the same
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/reopen                   its last agent, supervisors, admins
+//	PUT  /api/v1/tenants/{tenant}/conversations/{id}/tags {tags}             the assigned agent; supervisors, admins any
 //	GET  /api/v1/tenants/{tenant}/me, PUT .../me/presence {presence,reason}    routing agents (PUT: not analysts)
 //	GET  /api/v1/tenants/{tenant}/ws                                          the live socket
 //
@@ -51,6 +52,7 @@ func (i *Inbox) Routes(mux *http.ServeMux) {
 	mux.Handle("POST "+base+"conversations/{id}/transfer", h(write, i.handleTransfer))
 	mux.Handle("POST "+base+"conversations/{id}/resolve", h(write, i.handleResolve))
 	mux.Handle("POST "+base+"conversations/{id}/reopen", h(write, i.handleReopen))
+	mux.Handle("PUT "+base+"conversations/{id}/tags", h(write, i.handleTags))
 	mux.Handle("GET "+base+"me", h(read, i.handleMe))
 	mux.Handle("PUT "+base+"me/presence", h(write, i.handlePresence))
 	mux.Handle("GET "+base+"ws", h(read, i.handleWS))
@@ -666,6 +668,75 @@ func (i *Inbox) handleReopen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i.publishAndRespond(w, r, t, id, event.TopicConversations, event.TopicRouting, qe.ID, re, qe)
+}
+
+type tagsRequest struct {
+	// Tags is the whole set wanted, replacing the current one; [] clears it.
+	Tags []string `json:"tags"`
+}
+
+// normalizeTags reads the requested set as it will be stored: each tag
+// trimmed and lowercased (event.NormalizeTag), checked by the rules of
+// conversation.tagged. The error names the first tag at fault.
+func normalizeTags(in []string) ([]string, error) {
+	if in == nil {
+		return nil, errors.New("tags is required: the whole set of tags, [] to clear them")
+	}
+	if len(in) > event.MaxTags {
+		return nil, fmt.Errorf("at most %d tags, got %d", event.MaxTags, len(in))
+	}
+	out := make([]string, len(in))
+	for n, tag := range in {
+		out[n] = event.NormalizeTag(tag)
+		if !event.ValidTag(out[n]) {
+			return nil, fmt.Errorf("tag %q is not 1 to %d letters, digits, '-' or '_' starting with a letter or digit", tag, event.MaxTagLength)
+		}
+		if j := slices.Index(out[:n], out[n]); j >= 0 {
+			return nil, fmt.Errorf("tag %q repeats tag %q", tag, in[j])
+		}
+	}
+	return out, nil
+}
+
+// handleTags sets a conversation's tags: conversation.tagged with the
+// whole set, answered once folded. Asking for the set it already has
+// publishes nothing.
+func (i *Inbox) handleTags(w http.ResponseWriter, r *http.Request) {
+	p, t, ok := i.tenantFor(w, r)
+	if !ok {
+		return
+	}
+	var req tagsRequest
+	if !i.decode(w, r, &req) {
+		return
+	}
+	tags, err := normalizeTags(req.Tags)
+	if err != nil {
+		api.WriteError(w, http.StatusBadRequest, "invalid_field", err.Error(), "tags")
+		return
+	}
+	c, ok := i.conversationFor(w, r, p, t)
+	if !ok {
+		return
+	}
+	if !privileged(p) && (c.Status != StatusAssigned || c.AgentID != p.AccountID) {
+		i.mu.Unlock()
+		conflict(w, "the conversation is %s and not assigned to you", c.Status)
+		return
+	}
+	id := c.ID
+	if slices.Equal(tags, c.Tags) {
+		i.mu.Unlock()
+		i.respond(w, t, id)
+		return
+	}
+	e, err := conversationEvent(event.ConversationTagged, c, &event.ConversationTaggedData{Tags: tags, By: p.AccountID})
+	i.mu.Unlock()
+	if err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.publishAndRespond(w, r, t, id, event.TopicConversations, event.TopicConversations, e.ID, e)
 }
 
 // meView is the caller's own routing state.

@@ -291,6 +291,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return map[string]any{"to_agent": a1.id} // away: void
 		case "presence":
 			return map[string]any{"presence": "away"}
+		case "tags":
+			return map[string]any{"tags": []string{"vip", fmt.Sprintf("t%d", n)}}
 		}
 		return nil
 	}
@@ -329,6 +331,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
 		{"resolve", "POST", "conversations/%s/resolve", "", nil,
 			want{"agent1": 403, "super": 200, "analyst": 403, "admin": 409},
+			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
+		{"tags", "PUT", "conversations/%s/tags", "tags",
+			want{"agent1": 200, "super": 200, "analyst": 403, "admin": 200},
+			want{"agent1": 403, "super": 200, "analyst": 403, "admin": 200},
 			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
 		{"me", "GET", "me", "", all(200), nil, all(404)},
 		{"presence", "PUT", "me/presence", "presence",

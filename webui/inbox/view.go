@@ -70,6 +70,9 @@ type Summary struct {
 	Offer        *Offer    `json:"offer,omitempty"`
 	LastActivity time.Time `json:"last_activity"`
 	Messages     int       `json:"messages"`
+	// Tags are the conversation's tags (conversation.tagged), never nil
+	// in what the API sends, so a client sees a cleared set as one.
+	Tags []string `json:"tags"`
 }
 
 // Detail is one conversation with its thread and notes.
@@ -97,6 +100,11 @@ func (c *Conversation) summary() Summary {
 	if c.Offer != nil {
 		o := *c.Offer
 		s.Offer = &o
+	}
+	// The fold replaces Tags whole and never writes into it, so sharing
+	// the slice is safe.
+	if s.Tags == nil {
+		s.Tags = []string{}
 	}
 	return s
 }
@@ -318,6 +326,14 @@ func (i *Inbox) foldConversations(d *bus.Delivery) {
 		if c.Status == "" {
 			c.Status = StatusWaiting
 		}
+	case *event.ConversationTaggedData:
+		// The payload is the whole set: the latest event wins, however
+		// often the log is replayed. A conversation the view does not
+		// hold (evicted once closed) is not brought back by its tags.
+		if c == nil || d.Validate() != nil {
+			return
+		}
+		c.Tags = slices.Clone(d.Tags)
 	case *event.CallStartedData:
 		c = t.conv(e.ConversationID, event.ChannelVoice)
 		if c.Status == "" {

@@ -179,11 +179,21 @@ func singleParams(w http.ResponseWriter, q url.Values, names ...string) bool {
 	return true
 }
 
+// normalizeTags lowercases tags as conversation.tagged stores them, so
+// tag=VIP finds the tag "vip".
+func normalizeTags(tags []string) []string {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, event.NormalizeTag(t))
+	}
+	return out
+}
+
 // searchQuery reads the query parameters of a search.
 func searchQuery(w http.ResponseWriter, r *http.Request, tenant string) (search.Query, bool) {
 	v := r.URL.Query()
 	sq := search.Query{Tenant: tenant, Text: v.Get("q"), Channels: v["channel"], Queues: v["queue"], Agents: v["agent"],
-		Statuses: v["status"], Tags: v["tag"], After: v.Get("after")}
+		Statuses: v["status"], Tags: normalizeTags(v["tag"]), After: v.Get("after")}
 	if !singleParams(w, v, "q", "from", "to", "size", "after", "facets") {
 		return sq, false
 	}

@@ -1,6 +1,8 @@
 package searchapi
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -523,5 +525,16 @@ func TestHighlightOffsetsAreBytes(t *testing.T) {
 		if !utf8.ValidString(s) || s != "возврат" {
 			t.Errorf("mark %v of %q is %q", m, hl.Fragment, s)
 		}
+	}
+}
+
+func TestTagFilterIsLowercased(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/search?tag=VIP&tag=%20Billing%20", nil)
+	q, ok := searchQuery(httptest.NewRecorder(), r, "acme")
+	if !ok {
+		t.Fatal("query refused")
+	}
+	if len(q.Tags) != 2 || q.Tags[0] != "vip" || q.Tags[1] != "billing" {
+		t.Fatalf("tags %q, want [vip billing]", q.Tags)
 	}
 }

@@ -34,6 +34,8 @@ export interface Summary {
   messages: number;
   /** With view=contact only: the first line of its first message. */
   first_line?: string;
+  /** The conversation's tags, lowercase (empty when none). */
+  tags?: string[];
 }
 
 /** One message of a thread. */
@@ -161,6 +163,11 @@ export class InboxApi {
 
   reopen(id: string): Promise<Detail> {
     return this.send("POST", this.conv(id, "reopen"));
+  }
+
+  /** Replaces the conversation's tags with the whole set tags ([] clears them). */
+  tags(id: string, tags: string[]): Promise<Detail> {
+    return this.send("PUT", this.conv(id, "tags"), { tags });
   }
 
   me(): Promise<Me> {

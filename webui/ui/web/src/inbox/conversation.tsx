@@ -1,5 +1,5 @@
 // One conversation: its header and actions (accept, decline, transfer,
-// resolve, reopen), the thread, the composer, and beside it the dossier or
+// resolve, reopen), its tags, the thread, the composer, and beside it the dossier or
 // an operator script. Replies and notes carry a client id made once per
 // message and reused on every retry, so a retry never sends twice.
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -10,6 +10,7 @@ import { expired, inboxError, useInbox } from "./context";
 import { channelLabel, customerLabel, statusLabel } from "./labels";
 import type { PlaceholderValues } from "./placeholders";
 import { DossierPanel, ScriptPanel } from "./side";
+import { Tags } from "./tags";
 import { Thread, type Pending } from "./thread";
 import { TransferDialog } from "./transfer";
 
@@ -176,6 +177,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
   const canNote = !analyst && (priv || assignedToMe || offeredToMe || cur.agent_id === me || cur.status === "waiting");
   const canResolve = !analyst && live && (priv || assignedToMe);
   const canReopen = !analyst && !live && !!cur.queue && (priv || cur.agent_id === me);
+  const canTag = !analyst && (priv || assignedToMe);
   const canTransfer = !analyst && ((cur.status === "assigned" && (assignedToMe || priv)) || (cur.status === "waiting" && priv));
   const who = customerLabel(t, cur.customer);
   const agent = cur.agent_id ? (cur.agent_id === me ? myName : names.get(cur.agent_id)) : undefined;
@@ -196,6 +198,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
               {agent ? <span>{t("inbox.conv.agent", { name: agent })}</span> : null}
               <span>{t("inbox.conv.case", { id: cur.id })}</span>
             </p>
+            <Tags conversation={cur} editable={canTag} onDone={setDetail} />
           </div>
           <div class="conv-actions">
             {offeredToMe ? (

@@ -84,9 +84,10 @@ export function SearchPage({ session, onExpired }: Props) {
 
   const submit = (ev: Event) => {
     ev.preventDefault();
+    // Tags are stored lowercase (the inbox lowercases them) and matched exactly.
     const tags = tagsInput
       .split(",")
-      .map((s) => s.trim())
+      .map((s) => s.trim().toLowerCase())
       .filter(Boolean);
     const sameTags = tags.join(",") === filters.tags.join(",");
     if (input !== text) setText(input);
