@@ -53,6 +53,15 @@ type call struct {
 	queue    string
 	queuedAt time.Time
 	ended    atomic.Bool
+
+	// ringing is set while an agent's phone rings for the call, answered
+	// receives the agent leg once the phone picks up (see agent.go).
+	ringing  atomic.Bool
+	answered chan *agentLeg
+	holdDone bool // guarded by mu: hold no longer takes an answered leg
+	// answeredAt is when an agent's phone was bridged; written and read
+	// by the call's goroutine only.
+	answeredAt time.Time
 }
 
 func newCall(s *Server, num *number, dialed string, req *sip.Request, dlg *sipgo.DialogServerSession, o *offer, t sessionTimer) *call {
@@ -69,6 +78,7 @@ func newCall(s *Server, num *number, dialed string, req *sip.Request, dlg *sipgo
 		started:    s.cfg.Now(),
 		refreshed:  make(chan struct{}, 1),
 		lang:       num.cfg.Menu.DefaultLanguage,
+		answered:   make(chan *agentLeg, 1),
 	}
 	if c.from != "anonymous" {
 		c.contact = c.from
@@ -177,7 +187,11 @@ func (c *call) publishEnd(reason string) {
 	ended := &event.CallEndedData{CallID: c.callID, Reason: reason, DurationMs: now.Sub(c.started).Milliseconds()}
 	evs := []*pending{}
 	if !c.queuedAt.IsZero() {
-		ended.WaitMs = min(now.Sub(c.queuedAt).Milliseconds(), ended.DurationMs)
+		waited := now
+		if !c.answeredAt.IsZero() {
+			waited = c.answeredAt
+		}
+		ended.WaitMs = min(max(waited.Sub(c.queuedAt).Milliseconds(), 0), ended.DurationMs)
 	}
 	evs = append(evs, &pending{typ: event.CallEnded, kind: "ended", at: now, data: ended})
 	if reason == event.EndAbandoned && !c.queuedAt.IsZero() {
@@ -302,15 +316,11 @@ func (c *call) flow(ctx context.Context) string {
 	); err != nil {
 		return c.failed(ctx, err, event.EndAbandoned)
 	}
+	c.mu.Lock() // the agent leg reads it (agent.go)
 	c.queuedAt = now
+	c.mu.Unlock()
 	c.log.Info("call queued", "queue", c.queue, "language", c.lang)
-	// Music on hold until an agent takes the call (later: the agent leg)
-	// or the caller gives up.
-	if err := c.sess.PlayLoop(ctx, c.s.prompts.hold); err != nil && ctx.Err() == nil {
-		c.log.Warn("music on hold failed", "err", err)
-		<-ctx.Done()
-	}
-	return event.EndAbandoned
+	return c.hold(ctx)
 }
 
 // failed logs a step's error unless it is the call ending, and returns

@@ -337,8 +337,17 @@ func sippOver(t testing.TB, h *hub, network, scenario, service string, keys map[
 	args := []string{h.s.Addr(network).String(), "-t", transport, "-sf", sf, "-i", "127.0.0.1", "-s", service,
 		"-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error", "-trace_err",
 		"-mp", strconv.Itoa(freeUDPPort(t)), "-recv_timeout", "20s"}
+	// sipp's own SIP port: a free one, or local_port (a phone that
+	// registers more than once must come from the same contact).
+	local := keys["local_port"]
+	if local == "" {
+		local = strconv.Itoa(freeUDPPort(t))
+	}
+	args = append(args, "-p", local)
 	for k, v := range keys {
 		switch k {
+		case "local_port":
+			continue
 		case "user":
 			args = append(args, "-au", v) // for [authentication]
 		case "pass":

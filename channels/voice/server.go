@@ -11,6 +11,13 @@
 // "voice"), call.recorded for voicemail, and call.ended, with
 // conversation.abandoned when the caller hangs up while queued.
 //
+// When routing offers a queued call to an agent (conversation.offered on
+// the routing log, which the server reads when its bus is also a
+// bus.Subscriber), the hub calls the agent's registered phone as a
+// back-to-back user agent and bridges the two legs once it answers,
+// publishing conversation.assigned and call.answered; a phone that is not
+// registered, busy or not answering declines the offer (agent.go).
+//
 // Media (RTP, G.711, DTMF, prompts, recording) is package media; one
 // goroutine per answered call drives it.
 package voice
@@ -60,6 +67,7 @@ type Server struct {
 	addrs   map[string]net.Addr        // network -> bound address
 	dialogs map[string]*sipgo.DialogUA // transport (lower case) -> UA with its Contact
 	calls   map[string]*call           // by dialog id
+	legs    map[string]*agentLeg       // agent legs by Call-ID
 	callCtx context.Context            // ends every call when Run stops
 	wg      sync.WaitGroup             // call goroutines
 	inSetup sync.WaitGroup             // INVITEs between arrival and ACK
@@ -96,7 +104,7 @@ func New(cfg Config, b bus.Publisher, log *slog.Logger) (*Server, error) {
 		numbers: numbers, reg: newRegistrar(cfg, phones), prompts: ps, ports: ports,
 		setup: make(chan struct{}, cfg.MaxCallsInSetup),
 		ready: make(chan struct{}), addrs: make(map[string]net.Addr),
-		dialogs: make(map[string]*sipgo.DialogUA), calls: make(map[string]*call),
+		dialogs: make(map[string]*sipgo.DialogUA), calls: make(map[string]*call), legs: make(map[string]*agentLeg),
 	}
 	var uaOpts []sipgo.UserAgentOption
 	uaOpts = append(uaOpts, sipgo.WithUserAgent("hotline"))
@@ -189,6 +197,12 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.callCtx = callCtx
 	s.mu.Unlock()
+	if sub, ok := s.bus.(bus.Subscriber); ok {
+		if err := s.followOffers(callCtx, sub); err != nil {
+			closeAll()
+			return err
+		}
+	}
 	close(s.ready)
 	s.log.Info("voice channel listening", "udp", s.Addr("udp"), "tcp", s.Addr("tcp"), "tls", s.Addr("tls"))
 
@@ -329,6 +343,9 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	case sip.BYE:
 		c := s.findCall(req)
+		if c == nil && s.agentBye(req, tx) {
+			return
+		}
 		if c == nil {
 			reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -322,9 +323,12 @@ func TestSippCallOverTCP(t *testing.T) {
 
 func TestSippRegister(t *testing.T) {
 	h := startHub(t, testConfig(t), nil)
+	// One phone: every REGISTER comes from the same contact, so Expires: 0
+	// names the binding made before.
+	port := strconv.Itoa(freeUDPPort(t))
 	reg := func(scenario, user, pass, expires string) {
 		t.Helper()
-		mustSipp(t, h, scenario, "", map[string]string{"user": user, "pass": pass, "expires": expires})
+		mustSipp(t, h, scenario, "", map[string]string{"user": user, "pass": pass, "expires": expires, "local_port": port})
 	}
 	reg("uac_register.xml", "alice", "s3cret", "600")
 	bs := h.s.Contacts(testTenant, "agent-alice")
