@@ -49,6 +49,12 @@ func samples() map[string]struct {
 			TalkMs: 250000, HoldMs: 10000, AgentID: "a-7"}, conv},
 		CallRecorded: {&CallRecordedData{CallID: "call-1", Kind: RecordingCall, DurationMs: 250000,
 			Recording: BlobRef{SHA256: testSHA, Size: 4000000, ContentType: "audio/wav"}}, conv},
+		CallHoldRequested:     {&CallHoldRequestedData{CallID: "call-1", Hold: true, By: "a-7"}, conv},
+		CallHeld:              {&CallHeldData{CallID: "call-1", AgentID: "a-7", Source: HoldFromInbox}, conv},
+		CallResumed:           {&CallResumedData{CallID: "call-1", AgentID: "a-7", Source: HoldFromPhone, HoldMs: 12000}, conv},
+		CallCallbackRequested: {&CallCallbackRequestedData{CallID: "call-1", Number: "+33612345678", Queue: "billing", Language: "fr"}, conv},
+		CallRecordingDeleted: {&CallRecordingDeletedData{CallID: "call-1", Reason: RecordingExpired,
+			Recording: BlobRef{SHA256: testSHA, Size: 4000000, ContentType: "audio/wav"}}, conv},
 		ConversationQueued:      {&ConversationQueuedData{Queue: "billing", Priority: 5, Skills: []string{"billing", "lang:fr"}, Language: "fr"}, chat},
 		ConversationOffered:     {&ConversationOfferedData{AgentID: "a-7", Queue: "billing", TimeoutMs: 20000}, chat},
 		ConversationAssigned:    {&ConversationAssignedData{AgentID: "a-7", Queue: "billing"}, chat},
@@ -159,6 +165,8 @@ func TestEveryDesignTypeIsRegistered(t *testing.T) {
 	design := []string{
 		"message.received", "message.sent", "message.delivered", "call.started", "call.menu_selected",
 		"call.queued", "call.answered", "call.transferred", "call.ended", "call.recorded",
+		// call control, callbacks and retention (channels/voice, the inbox)
+		"call.hold_requested", "call.held", "call.resumed", "call.callback_requested", "call.recording_deleted",
 		"conversation.queued", "conversation.offered", "conversation.assigned", "conversation.transferred",
 		"conversation.resolved", "conversation.reopened", "conversation.abandoned", "conversation.tagged", "note.added",
 		"agent.presence_changed", "contact.identified", "contacts.merged", "contacts.unmerged",

@@ -33,6 +33,16 @@ const (
 	CallEnded = "call.ended"
 	// CallRecorded: a call recording or voicemail is stored in the blob store.
 	CallRecorded = "call.recorded"
+	// CallHoldRequested: an agent asked from the inbox to hold or resume the call.
+	CallHoldRequested = "call.hold_requested"
+	// CallHeld: the caller is on hold (music), the agent's leg silent.
+	CallHeld = "call.held"
+	// CallResumed: caller and agent are talking again after a hold.
+	CallResumed = "call.resumed"
+	// CallCallbackRequested: the caller asked to be called back; the case is queued.
+	CallCallbackRequested = "call.callback_requested"
+	// CallRecordingDeleted: a recording or voicemail left the blob store.
+	CallRecordingDeleted = "call.recording_deleted"
 
 	// ConversationQueued: the conversation waits in a queue for an agent.
 	ConversationQueued = "conversation.queued"
@@ -170,6 +180,11 @@ func buildRegistry() map[string]*typeInfo {
 	add(CallTransferred, conv, scopeConversation, channelVoice, decodeAs[CallTransferredData])
 	add(CallEnded, conv, scopeConversation, channelVoice, decodeAs[CallEndedData])
 	add(CallRecorded, conv, scopeConversation, channelVoice, decodeAs[CallRecordedData])
+	add(CallHoldRequested, conv, scopeConversation, channelVoice, decodeAs[CallHoldRequestedData])
+	add(CallHeld, conv, scopeConversation, channelVoice, decodeAs[CallHeldData])
+	add(CallResumed, conv, scopeConversation, channelVoice, decodeAs[CallResumedData])
+	add(CallCallbackRequested, conv, scopeConversation, channelVoice, decodeAs[CallCallbackRequestedData])
+	add(CallRecordingDeleted, conv, scopeConversation, channelVoice, decodeAs[CallRecordingDeletedData])
 
 	add(ConversationQueued, conv, scopeConversation, channelOptional, decodeAs[ConversationQueuedData])
 	add(ConversationOffered, conv, scopeConversation, channelOptional, decodeAs[ConversationOfferedData])
@@ -231,6 +246,11 @@ var (
 	_ Payload = (*CallTransferredData)(nil)
 	_ Payload = (*CallEndedData)(nil)
 	_ Payload = (*CallRecordedData)(nil)
+	_ Payload = (*CallHoldRequestedData)(nil)
+	_ Payload = (*CallHeldData)(nil)
+	_ Payload = (*CallResumedData)(nil)
+	_ Payload = (*CallCallbackRequestedData)(nil)
+	_ Payload = (*CallRecordingDeletedData)(nil)
 	_ Payload = (*ConversationQueuedData)(nil)
 	_ Payload = (*ConversationOfferedData)(nil)
 	_ Payload = (*ConversationAssignedData)(nil)
