@@ -19,7 +19,7 @@ type visitorInfo struct {
 // message.received in one call, records the client id in the state log,
 // and only then returns, so the caller may acknowledge. dup reports a
 // resend.
-func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *visitor, info visitorInfo, clientID, text string) (a accepted, dup bool, err error) {
+func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *visitor, info visitorInfo, clientID, text string, from *conn) (a accepted, dup bool, err error) {
 	v.accept.Lock()
 	defer v.accept.Unlock()
 	c.mu.Lock()
@@ -94,7 +94,7 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 			// skipped it for this call: apply it here.
 			cv := c.convLocked(t.id, convID)
 			cv.last = later(cv.last, now)
-			c.receivedLocked(cv, v.id, msgID, clientID, text, now)
+			c.receivedLocked(cv, v.id, msgID, clientID, text, now, nil)
 		}
 		c.mu.Unlock()
 		return accepted{}, false, fmt.Errorf("chat: publish message: %w", err)
@@ -109,10 +109,11 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	c.mu.Lock()
 	c.applyAccepted(a)
 	// Applied here from what was published, so the visitor's other
-	// sockets see it now; the fold skips the event when it reads it back.
+	// sockets see it now (the one it came on gets the ack, which carries
+	// its seq); the fold skips the event when it reads it back.
 	cv := c.convLocked(t.id, convID)
 	cv.last = later(cv.last, now)
-	c.receivedLocked(cv, v.id, msgID, clientID, text, now)
+	c.receivedLocked(cv, v.id, msgID, clientID, text, now, from)
 	c.mu.Unlock()
 	return a, false, nil
 }

@@ -504,10 +504,10 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	cv.last = later(cv.last, e.Time)
 	switch d := p.(type) {
 	case *event.MessageReceivedData:
-		return c.receivedLocked(cv, d.From.Address, d.MessageID, d.ClientMessageID, d.Text, e.Time)
+		return c.receivedLocked(cv, d.From.Address, d.MessageID, d.ClientMessageID, d.Text, e.Time, nil)
 	case *event.MessageSentData:
 		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
-			agentName: d.From.Name, text: d.Text, time: e.Time})
+			agentName: d.From.Name, text: d.Text, time: e.Time}, nil)
 	case *event.MessageDeliveredData:
 		if en := cv.byID[d.MessageID]; en != nil {
 			en.delivered = true
@@ -523,16 +523,18 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	return nil
 }
 
-// receivedLocked adds a visitor's message to cv. c.mu is held.
-func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time) *entry {
+// receivedLocked adds a visitor's message to cv; from, when not nil, is
+// the socket it came on, which its ack answers instead of a message frame.
+// c.mu is held.
+func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) *entry {
 	cv.visitor = visitor
 	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
-		from: "visitor", text: text, time: t})
+		from: "visitor", text: text, time: t}, from)
 }
 
 // addEntryLocked inserts en in seq order and pushes it to the visitor's
-// sockets, unless the message is already there. c.mu is held.
-func (c *Channel) addEntryLocked(cv *conv, en *entry) *entry {
+// sockets but skip, unless the message is already there. c.mu is held.
+func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 	if old := cv.byID[en.messageID]; old != nil {
 		return old
 	}
@@ -560,8 +562,14 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry) *entry {
 		cv.entries = slices.Delete(cv.entries, 0, over)
 	}
 	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && len(v.socks) > 0 {
-		f := en.frame()
+		var f []byte
 		for s := range v.socks {
+			if s == skip {
+				continue
+			}
+			if f == nil {
+				f = en.frame()
+			}
 			if s.enqueue(f) {
 				en.pushed = true
 			}

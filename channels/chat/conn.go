@@ -358,14 +358,15 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 		// the message.
 		s.identify(f, &s.info)
 		var err error
-		a, _, err = c.acceptMessage(ctx, s.t, s.q, s.v, s.info, f.ClientID, text)
+		a, _, err = c.acceptMessage(ctx, s.t, s.q, s.v, s.info, f.ClientID, text, s)
 		if err != nil {
 			c.log.Error("chat message not accepted", "tenant", s.t.id, "err", err)
 			s.sendError(CodeUnavailable, "the message could not be stored, it will be retried")
 			return true
 		}
 	}
-	s.sendFrame(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID})
+	s.sendFrame(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID,
+		Seq: a.Time.UnixMicro()})
 	return true
 }
 

@@ -59,6 +59,9 @@ type ackFrame struct {
 	ClientID       string `json:"client_id"`
 	MessageID      string `json:"message_id"`
 	ConversationID string `json:"conversation_id"`
+	// Seq is the message's seq: the socket it came on gets no message
+	// frame for it, so the ack moves that page's last_seq.
+	Seq int64 `json:"seq"`
 }
 
 type messageFrame struct {

@@ -275,6 +275,9 @@
         flushOutbox();
         break;
       case "ack":
+        // The socket a message was sent on gets no message frame for it:
+        // the ack carries its seq.
+        if (typeof f.seq === "number" && (lastSeq === null || f.seq > lastSeq)) { lastSeq = f.seq; }
         dropFromOutbox(f.client_id);
         if (byClient[f.client_id]) { setState(byClient[f.client_id], T.sent); }
         if (f.message_id) { seen[f.message_id] = true; }
