@@ -89,10 +89,22 @@ type Address struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// MarshalJSON writes the fields and any kept unknown ones.
+// MarshalJSON writes the fields and any kept unknown ones. Every message
+// event carries addresses, so the common case, nothing kept, is written
+// by hand rather than through reflection.
 func (a Address) MarshalJSON() ([]byte, error) {
-	type plain Address
-	return marshalKeeping(plain(a), a.Extra)
+	if len(a.Extra) > 0 {
+		type plain Address
+		return marshalKeeping(plain(a), a.Extra)
+	}
+	b := make([]byte, 0, len(`{"address":"","name":""}`)+len(a.Address)+len(a.Name)+8)
+	b = append(b, `{"address":`...)
+	b = appendJSONString(b, a.Address)
+	if a.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, a.Name)
+	}
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra.

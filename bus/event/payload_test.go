@@ -409,3 +409,39 @@ func FuzzPayloadKeepsFields(f *testing.F) {
 		}
 	})
 }
+
+// TestAddressMarshalMatchesReflection holds the hand-written Address
+// encoder to what encoding/json writes for the same fields.
+func TestAddressMarshalMatchesReflection(t *testing.T) {
+	type plain struct {
+		Address string `json:"address"`
+		Name    string `json:"name,omitempty"`
+	}
+	for _, a := range []Address{
+		{Address: "jane@example.com"},
+		{Address: "+33612345678", Name: "Élodie « Martin »"},
+		{Address: `a"b\c`, Name: "tab\there\nnew line\r\x00\x1f"},
+		{Address: "visitor-1", Name: "<script>&amp;</script>"},
+		{Address: "bad\xff\xfeutf8", Name: "line\u2028sep\u2029end"},
+		{Address: "Дмитрий", Name: "Müller 日本"},
+	} {
+		got, err := json.Marshal(a)
+		if err != nil {
+			t.Fatalf("marshal %q: %v", a.Address, err)
+		}
+		want, _ := json.Marshal(plain{a.Address, a.Name})
+		if string(got) != string(want) {
+			t.Errorf("Address %q %q: got %s, encoding/json writes %s", a.Address, a.Name, got, want)
+		}
+		var back Address
+		var ref plain
+		_ = json.Unmarshal(want, &ref)
+		if err := json.Unmarshal(got, &back); err != nil || back.Name != ref.Name || back.Address != ref.Address {
+			t.Errorf("round trip of %q %q: %+v, %v", a.Address, a.Name, back, err)
+		}
+	}
+	kept := Address{Address: "a", Extra: map[string]json.RawMessage{"x_tag": json.RawMessage(`1`)}}
+	if b, _ := json.Marshal(kept); string(b) != `{"address":"a","x_tag":1}` {
+		t.Errorf("kept field: %s", b)
+	}
+}
