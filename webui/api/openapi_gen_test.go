@@ -392,6 +392,14 @@ func action(id, summary, desc, who string, reqBody m, conflict, invalid string) 
 		inboxFails(true, "Agents get it too for a conversation that is not theirs, not offered to them and not waiting.", r))}
 }
 
+// withOK replaces the 200 answer of the single operation of path item p.
+func withOK(p m, answer m) m {
+	for _, o := range p {
+		o.(m)["responses"].(m)["200"] = answer
+	}
+	return p
+}
+
 func inboxPaths() m {
 	base := "/api/v1/tenants/{tenant}/"
 	return m{
@@ -430,12 +438,14 @@ func inboxPaths() m {
 		conv + "/decline": action("declineOffer", "Decline an offer",
 			"Declines the conversation offered to the caller; routing offers it to someone else.", "The agent it is offered to.", nil,
 			"`conflict`: no offer of this conversation stands for the caller, or routing did not accept it.", ""),
-		conv + "/messages": action("sendMessage", "Reply to the customer",
+		conv + "/messages": withOK(action("sendMessage", "Reply to the customer",
 			"Publishes a reply on the outbox for the channel to deliver. Idempotent per (caller, client_id): a repeated "+
-				"request answers the conversation without sending twice. Answers 200, not 201.",
+				"request answers the same reply without sending twice. Answers 200, not 201, with the reply as the "+
+				"thread holds it and the conversation's summary (not the whole thread).",
 			"The assigned agent, supervisors and admins.", body("The reply.", "MessageRequest"),
 			"`conflict`: the conversation is not assigned, is assigned to another agent, or no customer address is known yet.",
 			"`invalid_field`: client_id not 1 to 128 bytes of UTF-8; text empty, too long (32 KiB by default) or not UTF-8."),
+			ok("The reply and the conversation's summary after it.", "ReplyResult")),
 		conv + "/notes": action("addNote", "Add an internal note",
 			"Adds a note that the customer never sees.", "Whoever may read the conversation, except analysts.",
 			body("The note.", "NoteRequest"), "",
@@ -635,6 +645,11 @@ func components() m {
 				"delivered":      boolean("The channel delivered the reply."),
 				"delivery_error": str("The channel's reason when delivery failed."),
 			}),
+			"ReplyResult": object("A reply as the thread holds it, with the conversation's summary after it.",
+				[]string{"conversation", "entry"}, m{
+					"conversation": ref("ConversationSummary"),
+					"entry":        ref("Entry"),
+				}),
 			"Note": object("An internal note, never sent to the customer.", []string{"note_id", "agent_id", "text", "time"}, m{
 				"note_id":  str(""),
 				"agent_id": str(""),

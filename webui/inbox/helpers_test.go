@@ -78,6 +78,15 @@ func (r response) detail(t *testing.T) Detail {
 	return d
 }
 
+func (r response) reply(t *testing.T) replyOut {
+	t.Helper()
+	var out replyOut
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+	return out
+}
+
 func (r response) code() string {
 	var b api.ErrorBody
 	_ = json.Unmarshal(r.body, &b)

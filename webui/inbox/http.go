@@ -460,7 +460,7 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasMessage(c, eventID) {
 		i.mu.Unlock()
-		i.respond(w, t, id) // a double submit: the reply is already there
+		i.respondReply(w, t, id, eventID) // a double submit: the reply is already there
 		return
 	}
 	switch {
@@ -510,7 +510,43 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 		i.writeFailure(w, r, err)
 		return
 	}
-	i.publishAndRespond(w, r, t, id, event.TopicOutbox, event.TopicOutbox, e.ID, e)
+	if err := i.publish(r.Context(), event.TopicOutbox, event.TopicOutbox, e.ID, e); err != nil {
+		i.writeFailure(w, r, err)
+		return
+	}
+	i.respondReply(w, t, id, eventID)
+}
+
+// replyOut is the answer to a reply: the reply as the thread holds it and
+// the conversation's summary after it, the same pair the message frame of
+// the inbox socket carries. The thread itself is not sent back: it is what
+// the client already has, and at hundreds of replies a second re-encoding
+// it for every one would be most of the request's cost.
+type replyOut struct {
+	Conversation Summary `json:"conversation"`
+	Entry        Entry   `json:"entry"`
+}
+
+// respondReply answers a reply request with the reply msgID of
+// conversation id.
+func (i *Inbox) respondReply(w http.ResponseWriter, t *tenantView, id, msgID string) {
+	i.mu.Lock()
+	var out replyOut
+	found := false
+	if c := t.convs[id]; c != nil {
+		for n := len(c.Thread) - 1; n >= 0 && !found; n-- {
+			if c.Thread[n].MessageID == msgID {
+				out, found = replyOut{Conversation: c.summary(), Entry: c.Thread[n]}, true
+			}
+		}
+	}
+	i.mu.Unlock()
+	if !found {
+		// Folded, yet gone at once: the conversation left the view.
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, out)
 }
 
 type noteRequest struct {

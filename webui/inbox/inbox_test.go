@@ -105,14 +105,19 @@ func TestConversationFlow(t *testing.T) {
 	}
 
 	reply := map[string]any{"client_id": "c-1", "text": "Sorry, let me check."}
-	d = a1.must(200, "POST", a1.path("conversations/conv-1/messages"), reply).detail(t)
-	if len(d.Thread) != 2 || d.Thread[1].Direction != DirectionOut || d.Thread[1].AgentID != a1.id {
-		t.Fatalf("thread after reply: %+v", d.Thread)
+	out := a1.must(200, "POST", a1.path("conversations/conv-1/messages"), reply).reply(t)
+	if out.Entry.Direction != DirectionOut || out.Entry.AgentID != a1.id || out.Entry.Text != "Sorry, let me check." ||
+		out.Conversation.ID != "conv-1" || out.Conversation.Messages != 2 {
+		t.Fatalf("answer to the reply: %+v", out)
 	}
-	replyID := d.Thread[1].MessageID
-	d = a1.must(200, "POST", a1.path("conversations/conv-1/messages"), reply).detail(t)
-	if len(d.Thread) != 2 {
-		t.Fatalf("double submit changed the thread: %+v", d.Thread)
+	replyID := out.Entry.MessageID
+	again := a1.must(200, "POST", a1.path("conversations/conv-1/messages"), reply).reply(t)
+	if again.Entry.MessageID != replyID || again.Conversation.Messages != 2 {
+		t.Fatalf("double submit: %+v, want the same reply %s and 2 messages", again, replyID)
+	}
+	d = a1.must(200, "GET", a1.path("conversations/conv-1"), nil).detail(t)
+	if len(d.Thread) != 2 || d.Thread[1].MessageID != replyID || d.Thread[1].AgentID != a1.id {
+		t.Fatalf("thread after reply and double submit: %+v", d.Thread)
 	}
 	n, sent := countSent(t, e, "acme", "conv-1", replyID)
 	if n != 1 {

@@ -57,6 +57,12 @@ export interface Note {
   time: string;
 }
 
+/** The answer to a reply: the reply as the thread holds it, and the summary after it. */
+export interface ReplyResult {
+  conversation: Summary;
+  entry: Entry;
+}
+
 export interface Detail extends Summary {
   thread: Entry[];
   thread_dropped?: number;
@@ -143,8 +149,9 @@ export class InboxApi {
     return this.send("POST", this.conv(id, "decline"));
   }
 
-  /** Sends a reply; the same clientId on a retry sends it once. */
-  reply(id: string, clientId: string, text: string): Promise<Detail> {
+  /** Sends a reply; the same clientId on a retry sends it once. The answer
+   * is the reply and the conversation's summary, not the whole thread. */
+  reply(id: string, clientId: string, text: string): Promise<ReplyResult> {
     return this.send("POST", this.conv(id, "messages"), { client_id: clientId, text });
   }
 

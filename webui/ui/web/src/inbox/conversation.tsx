@@ -125,8 +125,12 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
     async (p: Pending) => {
       setPending((ps) => ps.map((x) => (x.clientId === p.clientId ? { ...x, state: "sending" } : x)));
       try {
-        const d = p.kind === "reply" ? await api.reply(id, p.clientId, p.text) : await api.note(id, p.clientId, p.text);
-        setDetail(d);
+        if (p.kind === "reply") {
+          const r = await api.reply(id, p.clientId, p.text);
+          setDetail((d) => (d ? { ...appendEntry(d, r.entry), ...r.conversation } : d));
+        } else {
+          setDetail(await api.note(id, p.clientId, p.text));
+        }
         setPending((ps) => ps.filter((x) => x.clientId !== p.clientId));
       } catch (e) {
         if (expired(e)) return onExpired();
