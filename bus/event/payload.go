@@ -107,10 +107,94 @@ func (a Address) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra. The
+// common shape, {"address":"…","name":"…"} with plain strings, is read by
+// hand; anything else goes through encoding/json.
 func (a *Address) UnmarshalJSON(data []byte) error {
+	if a.readPlain(data) {
+		return nil
+	}
 	type plain Address
 	return unmarshalKeeping(data, (*plain)(a), &a.Extra)
+}
+
+// readPlain reads data when it is an object of nothing but "address" and
+// "name" members whose values are strings without escapes and in valid
+// UTF-8, and reports whether it did; on false a is untouched.
+func (a *Address) readPlain(data []byte) bool {
+	var addr, name []byte
+	var hasAddr, hasName bool
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		i++
+	} else {
+		for {
+			key, next, ok := plainString(data, i)
+			if !ok {
+				return false
+			}
+			i = skipSpace(data, next)
+			if i >= len(data) || data[i] != ':' {
+				return false
+			}
+			val, next, ok := plainString(data, skipSpace(data, i+1))
+			if !ok {
+				return false
+			}
+			switch string(key) {
+			case "address":
+				addr, hasAddr = val, true
+			case "name":
+				name, hasName = val, true
+			default:
+				return false
+			}
+			i = skipSpace(data, next)
+			if i < len(data) && data[i] == ',' {
+				i = skipSpace(data, i+1)
+				continue
+			}
+			if i >= len(data) || data[i] != '}' {
+				return false
+			}
+			i++
+			break
+		}
+	}
+	if skipSpace(data, i) != len(data) {
+		return false
+	}
+	if hasAddr {
+		a.Address = string(addr)
+	}
+	if hasName {
+		a.Name = string(name)
+	}
+	a.Extra = nil
+	return true
+}
+
+// plainString returns the contents of the JSON string starting at data[i]
+// and the index after it, when it has no escapes or control characters
+// and is valid UTF-8.
+func plainString(data []byte, i int) (s []byte, next int, ok bool) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			s = data[i+1 : j]
+			return s, j + 1, utf8.Valid(s)
+		case c == '\\' || c < 0x20:
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
 }
 
 func checkAddress(p *problems, field string, a Address) {

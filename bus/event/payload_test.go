@@ -445,3 +445,46 @@ func TestAddressMarshalMatchesReflection(t *testing.T) {
 		t.Errorf("kept field: %s", b)
 	}
 }
+
+// TestAddressReadMatchesReflection holds the hand-read Address to what the
+// general path (encoding/json, keeping unknown members) gives.
+func TestAddressReadMatchesReflection(t *testing.T) {
+	for _, in := range []string{
+		`{"address":"jane@example.com"}`,
+		`{"address":"+33612345678","name":"Élodie Martin"}`,
+		` { "name" : "Дмитрий" , "address" : "visitor-1" } `,
+		`{}`,
+		`{"address":"a","address":"b"}`,
+		`{"address":"a\"b","name":"tab\tname"}`,
+		`{"address":"a","name":"\u00e9"}`,
+		"{\"address\":\"bad\xffutf8\"}",
+		`{"Address":"upper","NAME":"case"}`,
+		`{"address":"a","x_tag":{"k":[1,2]}}`,
+		`{"address":"a","name":null}`,
+		`{"address":1}`,
+		`null`,
+		`{"address":"a"} trailing`,
+		`{"address":"a",}`,
+		`{"address" "a"}`,
+		`{"address":"a"`,
+	} {
+		var got Address
+		gotErr := json.Unmarshal([]byte(in), &got)
+		type plain Address
+		var want Address
+		wantErr := unmarshalKeeping([]byte(in), (*plain)(&want), &want.Extra)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Errorf("%s: error %v, the general path %v", in, gotErr, wantErr)
+			continue
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, the general path %+v", in, got, want)
+		}
+	}
+	// Decoding into a used value keeps what the input does not set, as
+	// encoding/json does.
+	a := Address{Address: "old", Name: "kept"}
+	if err := json.Unmarshal([]byte(`{"address":"new"}`), &a); err != nil || a.Address != "new" || a.Name != "kept" {
+		t.Errorf("decode into a used Address: %+v, %v", a, err)
+	}
+}
