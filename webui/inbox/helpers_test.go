@@ -293,6 +293,24 @@ func (e *env) queueChat(tenant, convID, queue, visitor, name, text string) {
 	}
 }
 
+// delivered publishes the chat channel's message.delivered for a reply.
+func (e *env) delivered(tenant, convID, msgID string) {
+	e.t.Helper()
+	de, err := event.New(event.MessageDelivered, tenant, &event.MessageDeliveredData{
+		MessageID: msgID, Status: event.DeliveryDelivered, Attempts: 1},
+		event.WithConversation(convID), event.WithChannel(event.ChannelChat), event.WithSource("/channels/chat"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := event.ToMessage(de)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.bus.Publish(context.Background(), event.TopicConversations, m); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // conv reads a conversation through the API as u.
 func (u *user) conv(id string) Detail {
 	u.e.t.Helper()

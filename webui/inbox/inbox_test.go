@@ -119,6 +119,14 @@ func TestConversationFlow(t *testing.T) {
 	if len(d.Thread) != 2 || d.Thread[1].MessageID != replyID || d.Thread[1].AgentID != a1.id {
 		t.Fatalf("thread after reply and double submit: %+v", d.Thread)
 	}
+	// The channel delivers it: the agent's socket gets the reply again,
+	// now delivered, in a message frame (the open conversation takes it in
+	// place, without reading the conversation again).
+	e.delivered("acme", "conv-1", replyID)
+	ws.await(t, "the delivered reply", func(f map[string]any) bool {
+		en, _ := f["entry"].(map[string]any)
+		return f["type"] == "message" && f["conversation_id"] == "conv-1" && en["message_id"] == replyID && en["delivered"] == true
+	})
 	n, sent := countSent(t, e, "acme", "conv-1", replyID)
 	if n != 1 {
 		t.Fatalf("message.sent events for one client id = %d, want 1", n)

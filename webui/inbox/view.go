@@ -295,7 +295,10 @@ func (i *Inbox) foldConversations(d *bus.Delivery) {
 		if c == nil {
 			return
 		}
-		if !deliver(c, d.MessageID, d.Status, d.Reason) {
+		// The reply's new state goes out as a message frame carrying it,
+		// which the open conversation takes in place, without reading the
+		// whole conversation again as it would for a conversation frame.
+		if entry = deliver(c, d.MessageID, d.Status, d.Reason); entry == nil {
 			if c.pending == nil {
 				c.pending = map[string]string{}
 			}
@@ -371,8 +374,7 @@ func (i *Inbox) foldOutbox(d *bus.Delivery) {
 	if r, ok := c.pending[sent.MessageID]; ok {
 		delete(c.pending, sent.MessageID)
 		status, reason, _ := cut(r)
-		deliver(c, sent.MessageID, status, reason)
-		entry = &c.Thread[len(c.Thread)-1]
+		entry = deliver(c, sent.MessageID, status, reason)
 	}
 	c.touch(e.Time)
 	i.changed(t, c, before, entry)
@@ -387,18 +389,19 @@ func cut(s string) (string, string, bool) {
 	return s, "", false
 }
 
-// deliver marks a reply delivered or failed; false if it is not folded yet.
-func deliver(c *Conversation, msgID, status, reason string) bool {
+// deliver marks a reply delivered or failed and returns its entry; nil if
+// it is not folded yet.
+func deliver(c *Conversation, msgID, status, reason string) *Entry {
 	for n := len(c.Thread) - 1; n >= 0; n-- {
 		if c.Thread[n].MessageID == msgID {
 			c.Thread[n].Delivered = status == event.DeliveryDelivered
 			if status == event.DeliveryFailed {
 				c.Thread[n].DeliveryError = reason
 			}
-			return true
+			return &c.Thread[n]
 		}
 	}
-	return false
+	return nil
 }
 
 // hasMessage reports whether msgID is in c's thread.

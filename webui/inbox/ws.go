@@ -110,12 +110,12 @@ type typingIn struct {
 	Active         bool   `json:"active"`
 }
 
-// changed pushes c's new summary, and entry if one was added, to every
-// socket of the tenant that saw c before the change or sees it now (so a
-// conversation leaving an inbox, resolved or taken by someone else, is
-// announced too). A socket that sees the new entry gets one message frame
-// carrying the summary too; the others a conversation frame. Called with
-// i.mu held.
+// changed pushes c's new summary, and entry if one was added or changed
+// (a reply delivered), to every socket of the tenant that saw c before the
+// change or sees it now (so a conversation leaving an inbox, resolved or
+// taken by someone else, is announced too). A socket that sees the entry
+// gets one message frame carrying the summary too; the others a
+// conversation frame. Called with i.mu held.
 func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry *Entry) {
 	cs := i.clients[t.id]
 	if cs == nil || len(cs.all) == 0 {

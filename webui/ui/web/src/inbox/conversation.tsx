@@ -53,8 +53,9 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
     void load();
   }, [load, generation]);
 
-  // Live updates: new messages are appended at once; any other change
-  // (delivery, notes, status) refetches the conversation shortly after.
+  // Live updates: new messages, and replies now delivered, are taken in
+  // at once; any other change (notes, status) refetches the conversation
+  // shortly after.
   useEffect(
     () =>
       listen((f) => {
@@ -65,7 +66,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
           window.clearTimeout(typingTimer.current);
           setTyping(f.active);
           if (f.active) typingTimer.current = window.setTimeout(() => setTyping(false), typingTimeout);
-        } else if (f.type === "conversation" && f.conversation.id === id) {
+        } else if (f.type === "conversation" && f.conversation.id === id && !f.withMessage) {
           window.clearTimeout(refetchTimer.current);
           refetchTimer.current = window.setTimeout(() => void load(), 300);
         }

@@ -11,7 +11,7 @@ const summary = { id: "c1", status: "assigned", last_activity: "2026-11-23T10:00
 
 test("a message frame with a summary is the conversation frame, then the message", () => {
   assert.deepEqual(frames({ type: "message", conversation_id: "c1", entry, conversation: summary }), [
-    { type: "conversation", conversation: summary },
+    { type: "conversation", conversation: summary, withMessage: true },
     { type: "message", conversation_id: "c1", entry },
   ]);
 });

@@ -4,7 +4,8 @@
 import type { Entry, Summary } from "./api";
 
 export type Frame =
-  | { type: "conversation"; conversation: Summary }
+  /** withMessage: split from a message frame, which follows with the change itself. */
+  | { type: "conversation"; conversation: Summary; withMessage?: true }
   | { type: "message"; conversation_id: string; entry: Entry }
   | { type: "typing"; conversation_id: string; from: string; active: boolean };
 
@@ -38,7 +39,9 @@ function isFrame(v: unknown): v is Frame {
  * frames splits what the server sent into the frames the inbox handles: a
  * message frame may carry the conversation's new summary too (one write
  * instead of two on the server), which is the conversation frame that
- * precedes the message.
+ * precedes the message, marked withMessage: the message frame brings the
+ * change itself (a new entry, or a reply now delivered), so the open
+ * conversation need not be read again for it.
  */
 export function frames(v: unknown): Frame[] {
   if (!isFrame(v)) return [];
@@ -46,7 +49,7 @@ export function frames(v: unknown): Frame[] {
     const c = (v as { conversation?: unknown }).conversation;
     const entry: Frame = { type: "message", conversation_id: v.conversation_id, entry: v.entry };
     if (typeof c === "object" && c !== null) {
-      return [{ type: "conversation", conversation: c as Summary }, entry];
+      return [{ type: "conversation", conversation: c as Summary, withMessage: true }, entry];
     }
     return [entry];
   }
