@@ -16,9 +16,9 @@ type visitorInfo struct {
 
 // acceptMessage takes one visitor message: it returns the earlier outcome
 // for a client id already taken, else publishes (conversation.queued and)
-// message.received in one call, records the client id in the state log,
-// and only then returns, so the caller may acknowledge. dup reports a
-// resend.
+// message.received in one call and only then returns, so the caller may
+// acknowledge; the client id's record in the state log is queued for
+// recordLoop. dup reports a resend.
 func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *visitor, info visitorInfo, clientID, text string, from *conn) (a accepted, dup bool, err error) {
 	v.accept.Lock()
 	defer v.accept.Unlock()
@@ -100,11 +100,15 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 		return accepted{}, false, fmt.Errorf("chat: publish message: %w", err)
 	}
 	a = accepted{Kind: "accepted", Tenant: t.id, Visitor: v.id, ConversationID: convID, ClientID: clientID, MessageID: msgID, Time: now}
-	if err := c.bus.Publish(pctx, c.cfg.StateTopic, bus.Message{Key: []byte(t.id), Value: encode(a)}); err != nil {
-		// The message is durable, so it is acknowledged; only a restart
-		// before the next record would forget this client id, and a
-		// resend then republishes the same event ids, which consumers drop.
-		c.log.Warn("chat state record not written", "tenant", t.id, "conversation_id", convID, "err", err)
+	// The message is durable, so it is acknowledged now; its record in the
+	// state log, which keeps the client id across a restart, follows in a
+	// batch (recordLoop). A restart before the record is written forgets
+	// the client id, and a resend then republishes the same event ids,
+	// which consumers drop.
+	select {
+	case c.records <- a:
+	default:
+		c.writeRecords(pctx, []accepted{a})
 	}
 	c.mu.Lock()
 	c.applyAccepted(a)
@@ -116,6 +120,50 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	c.receivedLocked(cv, v.id, msgID, clientID, text, now, from)
 	c.mu.Unlock()
 	return a, false, nil
+}
+
+// recordLoop writes the queued accepted records to the state log, as many
+// as are waiting in one publish, until stop is closed and the queue is
+// empty.
+func (c *Channel) recordLoop(stop <-chan struct{}) {
+	batch := make([]accepted, 0, 256)
+	for {
+		select {
+		case a := <-c.records:
+			batch = append(batch[:0], a)
+		case <-stop:
+			select {
+			case a := <-c.records:
+				batch = append(batch[:0], a)
+			default:
+				return
+			}
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case a := <-c.records:
+				batch = append(batch, a)
+			default:
+				break fill
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), defaultPublishTimeout)
+		c.writeRecords(ctx, batch)
+		cancel()
+	}
+}
+
+// writeRecords publishes accepted records to the state log, logging (not
+// returning) a failure: the messages themselves are durable already.
+func (c *Channel) writeRecords(ctx context.Context, as []accepted) {
+	msgs := make([]bus.Message, len(as))
+	for i, a := range as {
+		msgs[i] = bus.Message{Key: []byte(a.Tenant), Value: encode(a)}
+	}
+	if err := c.bus.Publish(ctx, c.cfg.StateTopic, msgs...); err != nil {
+		c.log.Warn("chat state records not written", "records", len(as), "err", err)
+	}
 }
 
 // signal is one typing indicator on the signals topic.

@@ -57,7 +57,15 @@ type Channel struct {
 	taken   map[string]struct{}
 	stopped bool
 	conns   sync.WaitGroup
+
+	// records holds accepted records for the state log, written by
+	// recordLoop in batches once their messages are acknowledged.
+	records chan accepted
 }
+
+// recordQueue bounds the accepted records waiting for recordLoop; past it
+// a record is written by the socket that accepted the message.
+const recordQueue = 4096
 
 // visitor is one widget identity (a token), with its open sockets.
 type visitor struct {
@@ -130,6 +138,7 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg: cfg, bus: b, log: log.With("channel", event.ChannelChat),
+		records:      make(chan accepted, recordQueue),
 		tokens:       &tokens{key: key, ttl: cfg.TokenTTL},
 		visitorMsgs:  newLimiter(cfg.MessageRate, cfg.MessageBurst),
 		ipMsgs:       newLimiter(cfg.IPMessageRate, cfg.IPMessageBurst),
@@ -239,6 +248,17 @@ func (c *Channel) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	// The records of the messages accepted until the last socket closed
+	// are written before Run returns: recordLoop outlives the sockets.
+	stopRecords, recordsDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(recordsDone)
+		c.recordLoop(stopRecords)
+	}()
+	defer func() {
+		close(stopRecords)
+		<-recordsDone
+	}()
 	errs := make(chan error, len(readers)+1)
 	var wg sync.WaitGroup
 	for i, r := range readers {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -640,4 +641,96 @@ func TestOtherTabsAndResolvedConversation(t *testing.T) {
 	if n := len(ofType(drain(t, b, event.TopicConversations), event.ConversationQueued)); n != 2 {
 		t.Fatalf("%d conversation.queued, want 2", n)
 	}
+}
+
+// TestAcceptedRecordsOutliveTheAck: a message is acknowledged once it is
+// durable, and its record in the state log (the client id kept across a
+// restart) is written after, in batches; every record of an acknowledged
+// message is on the bus once Run has returned, even those still queued
+// when it was stopped.
+func TestAcceptedRecordsOutliveTheAck(t *testing.T) {
+	b := &gatedBus{Bus: newBus(t), topic: DefaultStateTopic}
+	cfg := baseConfig(t, t.TempDir())
+	cfg.MessageBurst, cfg.MessageRate, cfg.IPMessageBurst, cfg.IPMessageRate = 100, 100, 100, 100
+	h := startHub(t, b, cfg)
+	c := h.dial(t, "")
+	c.hello("demo", "support", "", nil)
+	release := b.close()
+	want := map[string]bool{}
+	for i := range 40 {
+		id := "burst-" + strconv.Itoa(i)
+		c.message(id, "message "+strconv.Itoa(i))
+		want[id] = true
+	}
+	// Acknowledged while the state log takes nothing.
+	for range 40 {
+		if a := c.next("ack"); !want[a.ClientID] {
+			t.Fatalf("unexpected ack %+v", a)
+		}
+	}
+	stopped := make(chan struct{})
+	go func() {
+		h.stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned with records still unwritten")
+	case <-time.After(100 * time.Millisecond): // not a timing assertion: Run must not return at all before release
+	}
+	release()
+	<-stopped
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	sentinel := "sentinel-" + randomID()
+	if err := b.Publish(ctx, DefaultStateTopic, bus.Message{Key: []byte("test"), Value: []byte(sentinel)}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.Subscribe(ctx, DefaultStateTopic, bus.SubscribeOptions{Start: bus.StartEarliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for {
+		d, err := sub.Receive(ctx)
+		if err != nil {
+			t.Fatalf("read the state log: %v", err)
+		}
+		if string(d.Value) == sentinel {
+			break
+		}
+		var a accepted
+		if json.Unmarshal(d.Value, &a) == nil && a.Kind == "accepted" {
+			delete(want, a.ClientID)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("no accepted record for %d acknowledged messages: %v", len(want), want)
+	}
+}
+
+// gatedBus holds publishes to one topic, once closed, until released.
+type gatedBus struct {
+	bus.Bus
+	topic string
+	gate  atomic.Pointer[chan struct{}]
+}
+
+// close makes publishes to the topic wait; the returned func lets them go.
+func (g *gatedBus) close() (release func()) {
+	ch := make(chan struct{})
+	g.gate.Store(&ch)
+	return func() { close(ch) }
+}
+
+func (g *gatedBus) Publish(ctx context.Context, topic string, msgs ...bus.Message) error {
+	if gate := g.gate.Load(); gate != nil && topic == g.topic {
+		select {
+		case <-*gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.Bus.Publish(ctx, topic, msgs...)
 }
