@@ -61,6 +61,18 @@ type Channel struct {
 	// records holds accepted records for the state log, written by
 	// recordLoop in batches once their messages are acknowledged.
 	records chan accepted
+	// delivered holds the replies pushed to a visitor's socket by the
+	// delivery reader, for deliveredLoop to record in batches.
+	delivered chan pushedReply
+}
+
+// pushedReply is a reply on a visitor's socket, waiting for its
+// message.delivered; d, the outbox delivery, is acknowledged once that is
+// durable.
+type pushedReply struct {
+	tenant, convID string
+	en             *entry
+	d              *bus.Delivery
 }
 
 // recordQueue bounds the accepted records waiting for recordLoop; past it
@@ -139,6 +151,7 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 	c := &Channel{
 		cfg: cfg, bus: b, log: log.With("channel", event.ChannelChat),
 		records:      make(chan accepted, recordQueue),
+		delivered:    make(chan pushedReply, recordQueue),
 		tokens:       &tokens{key: key, ttl: cfg.TokenTTL},
 		visitorMsgs:  newLimiter(cfg.MessageRate, cfg.MessageBurst),
 		ipMsgs:       newLimiter(cfg.IPMessageRate, cfg.IPMessageBurst),
@@ -259,7 +272,7 @@ func (c *Channel) Run(ctx context.Context) error {
 		close(stopRecords)
 		<-recordsDone
 	}()
-	errs := make(chan error, len(readers)+1)
+	errs := make(chan error, len(readers)+2) // the readers, evictLoop and deliveredLoop
 	var wg sync.WaitGroup
 	for i, r := range readers {
 		wg.Add(1)
@@ -272,6 +285,12 @@ func (c *Channel) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		c.evictLoop(ctx)
+		errs <- nil
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.deliveredLoop(ctx)
 		errs <- nil
 	}()
 	var first error
@@ -632,37 +651,96 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 		en.delivering = true
 	}
 	c.mu.Unlock()
-	for wait := 100 * time.Millisecond; publish; wait = min(2*wait, 5*time.Second) {
-		err := c.publishDelivered(ctx, e.Tenant, e.ConversationID, en)
-		if err == nil {
-			break
-		}
-		c.log.Warn("retrying message.delivered", "tenant", e.Tenant, "conversation_id", e.ConversationID, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		c.mu.Lock()
-		publish = !en.delivered && !en.delivering
-		en.delivering = publish
-		c.mu.Unlock()
+	if !publish {
+		return d.Ack()
 	}
-	return d.Ack()
+	// The next reply goes out at once; its message.delivered joins a
+	// batch, and d is acknowledged when that batch is durable.
+	select {
+	case c.delivered <- pushedReply{tenant: e.Tenant, convID: e.ConversationID, en: en, d: d}:
+		return nil
+	case <-ctx.Done():
+		return nil // not acknowledged: read again after a restart
+	}
 }
 
-// publishDelivered writes message.delivered for an agent entry, with an id
+// deliveredLoop publishes message.delivered for the replies the delivery
+// reader pushed, as many as are waiting in one publish, retrying a failed
+// batch with backoff, and then acknowledges their outbox deliveries. It
+// returns when ctx ends; what it had not published is read again from the
+// outbox after a restart (the event ids are derived, so a second publish is
+// dropped downstream).
+func (c *Channel) deliveredLoop(ctx context.Context) {
+	batch := make([]pushedReply, 0, 256)
+	msgs := make([]bus.Message, 0, cap(batch))
+	for {
+		batch, msgs = batch[:0], msgs[:0]
+		select {
+		case p := <-c.delivered:
+			batch = append(batch, p)
+		case <-ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case p := <-c.delivered:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		for _, p := range batch {
+			m, err := c.deliveredMessage(p.tenant, p.convID, p.en)
+			if err != nil {
+				c.log.Error("message.delivered not built", "tenant", p.tenant, "conversation_id", p.convID, "err", err)
+				continue
+			}
+			msgs = append(msgs, m)
+		}
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+			err := c.bus.Publish(ctx, event.TopicConversations, msgs...)
+			if err == nil {
+				break
+			}
+			c.log.Warn("retrying message.delivered", "events", len(msgs), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		c.mu.Lock()
+		for _, p := range batch {
+			p.en.delivering, p.en.delivered = false, true
+		}
+		c.mu.Unlock()
+		for _, p := range batch {
+			if err := p.d.Ack(); err != nil && ctx.Err() == nil {
+				c.log.Warn("outbox delivery not acknowledged", "position", p.d.String(), "err", err)
+			}
+		}
+	}
+}
+
+// deliveredMessage is the message.delivered of an agent entry, with an id
 // derived from the message so a second publish is dropped downstream.
-func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, en *entry) error {
+func (c *Channel) deliveredMessage(tenant, convID string, en *entry) (bus.Message, error) {
 	ev, err := event.New(event.MessageDelivered, tenant,
 		&event.MessageDeliveredData{MessageID: en.messageID, Status: event.DeliveryDelivered, Attempts: 1},
 		event.WithID(derivedID("dlv", tenant, convID, en.messageID)), event.WithConversation(convID),
 		event.WithChannel(event.ChannelChat), event.WithSource(defaultSource), event.WithTime(c.cfg.Now()))
+	if err != nil {
+		return bus.Message{}, err
+	}
+	return event.ToMessage(ev)
+}
+
+// publishDelivered writes message.delivered for an agent entry.
+func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, en *entry) error {
+	m, err := c.deliveredMessage(tenant, convID, en)
 	if err == nil {
-		var m bus.Message
-		if m, err = event.ToMessage(ev); err == nil {
-			err = c.bus.Publish(ctx, event.TopicFor(ev.Type), m)
-		}
+		err = c.bus.Publish(ctx, event.TopicConversations, m)
 	}
 	c.mu.Lock()
 	en.delivering = false

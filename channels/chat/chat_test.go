@@ -734,3 +734,28 @@ func (g *gatedBus) Publish(ctx context.Context, topic string, msgs ...bus.Messag
 	}
 	return g.Bus.Publish(ctx, topic, msgs...)
 }
+
+// TestDeliveredRecordsAfterAStalledBus: replies reach the visitor while
+// the bus takes no conversation events, and once it does again every
+// reply's message.delivered is published (batched by deliveredLoop).
+func TestDeliveredRecordsAfterAStalledBus(t *testing.T) {
+	b := &gatedBus{Bus: newBus(t), topic: event.TopicConversations}
+	h := startHub(t, b, baseConfig(t, t.TempDir()))
+	c := h.dial(t, "")
+	c.hello("demo", "support", "", nil)
+	c.message("m1", "hello")
+	ack := c.next("ack")
+	release := b.close()
+	for _, id := range []string{"r1", "r2", "r3"} {
+		reply(t, b.Bus, "demo", ack.ConversationID, id, "answer "+id)
+	}
+	got := map[string]bool{}
+	for len(got) < 3 {
+		got[c.next("message").MessageID] = true
+	}
+	release()
+	waitFor(t, b, event.TopicConversations, "message.delivered of r1, r2 and r3", func(evs []*event.Envelope) bool {
+		d := deliveredIDs(t, evs)
+		return d["r1"] && d["r2"] && d["r3"]
+	})
+}
