@@ -373,8 +373,16 @@ func (s *Store) Sync(ctx context.Context, tenant string) error {
 	if !event.ValidTenant(tenant) {
 		return fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
 	}
-	s.mu.Lock()
+	// Every request of a tenant but the first finds its marker here, under
+	// the read lock that the rest of a request's lookups share.
+	s.mu.RLock()
 	st := s.syncs[tenant]
+	s.mu.RUnlock()
+	if st != nil {
+		return s.awaitSync(ctx, tenant, st)
+	}
+	s.mu.Lock()
+	st = s.syncs[tenant]
 	first := st == nil
 	if first {
 		if ts := s.tenants[tenant]; ts == nil || ts.tenant == nil {
@@ -417,6 +425,11 @@ func (s *Store) Sync(ctx context.Context, tenant string) error {
 			return st.err
 		}
 	}
+	return s.awaitSync(ctx, tenant, st)
+}
+
+// awaitSync waits for st's marker to be read back.
+func (s *Store) awaitSync(ctx context.Context, tenant string, st *syncState) error {
 	select {
 	case <-st.done:
 		return st.err
