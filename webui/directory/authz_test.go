@@ -124,14 +124,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				t.Run(tt.name+"/"+actor+"/"+side, func(t *testing.T) {
 					path := "/api/v1/tenants/" + tenant + "/" + tt.path(t, tenant)
-					res := actors[actor].request(tt.method, path, tt.body)
-					if res.status != w[actor] {
-						t.Fatalf("%s %s as %s: %d %s, want %d", tt.method, path, actor, res.status, res.body, w[actor])
+					res := actors[actor].Request(tt.method, path, tt.body)
+					if res.Status != w[actor] {
+						t.Fatalf("%s %s as %s: %d %s, want %d", tt.method, path, actor, res.Status, res.Body, w[actor])
 					}
 					if actor != "operator" {
 						for _, leak := range leaks {
-							if strings.Contains(string(res.body), leak) {
-								t.Errorf("answer to %s names the other tenant's %q: %s", actor, leak, res.body)
+							if strings.Contains(string(res.Body), leak) {
+								t.Errorf("answer to %s names the other tenant's %q: %s", actor, leak, res.Body)
 							}
 						}
 					}
@@ -171,10 +171,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return n
 	}, "new answers")
 	// Without a session, everything is 401.
-	anon := &client{e: e}
+	anon := e.anonymous()
 	for _, tt := range tests {
-		if res := anon.request(tt.method, "/api/v1/tenants/acme/"+tt.path(t, "acme"), tt.body); res.status != 401 {
-			t.Errorf("anonymous %s %s: %d", tt.method, tt.name, res.status)
+		if res := anon.Request(tt.method, "/api/v1/tenants/acme/"+tt.path(t, "acme"), tt.body); res.Status != 401 {
+			t.Errorf("anonymous %s %s: %d", tt.method, tt.name, res.Status)
 		}
 	}
 }

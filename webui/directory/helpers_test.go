@@ -1,20 +1,16 @@
 package directory
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/embedded"
-	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/webtest"
 )
 
 // waitLimit is a safety net against a hang, never a measured assertion.
@@ -116,111 +112,37 @@ func (e *env) bootstrap() *client {
 	return e.login(boot.Tenant, boot.Login, boot.Password)
 }
 
-// client is one browser: its cookie and CSRF token.
+// client is one browser of the tests (webtest.Client) on this env's mux.
 type client struct {
-	e      *env
-	cookie string
-	csrf   string
+	*webtest.Client
+	e *env
 }
 
-type response struct {
-	status int
-	body   []byte
-}
-
-func (r response) errBody() api.ErrorBody {
-	var b api.ErrorBody
-	_ = json.Unmarshal(r.body, &b)
-	return b
-}
-
-func (r response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// request sends one request through the mux as the client; body is JSON
-// unless it is a string, sent as is.
-func (c *client) request(method, path string, body any) response {
-	c.e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewBufferString(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			c.e.t.Fatalf("marshal: %v", err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.cookie != "" {
-		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: c.cookie})
-	}
-	if c.csrf != "" && method != http.MethodGet {
-		req.Header.Set("X-CSRF-Token", c.csrf)
-	}
-	rec := httptest.NewRecorder()
-	c.e.mux.ServeHTTP(rec, req)
-	return response{status: rec.Code, body: rec.Body.Bytes()}
-}
-
-// must sends a request and fails the test unless it answers want.
-func (c *client) must(want int, method, path string, body any) response {
-	c.e.t.Helper()
-	res := c.request(method, path, body)
-	if res.status != want {
-		c.e.t.Fatalf("%s %s: %d %s, want %d", method, path, res.status, res.body, want)
-	}
-	return res
-}
+type response = webtest.Response
 
 // login logs in through the auth API and fails the test unless it works.
 func (e *env) login(tenant, login, password string) *client {
 	e.t.Helper()
-	c := &client{e: e}
-	req := httptest.NewRequest("POST", "/api/v1/auth/login",
-		bytes.NewBufferString(`{"tenant":"`+tenant+`","login":"`+login+`","password":"`+password+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.mux.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		e.t.Fatalf("login %s/%s: %d %s", tenant, login, rec.Code, rec.Body)
-	}
-	var v struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, ck := range rec.Result().Cookies() {
-		if ck.Name == auth.CookieName {
-			c.cookie = ck.Value
-		}
-	}
-	c.csrf = v.CSRFToken
-	return c
+	return &client{Client: webtest.Login(e.t, e.mux, tenant, login, password), e: e}
+}
+
+// anonymous is a browser with no session.
+func (e *env) anonymous() *client {
+	return &client{Client: &webtest.Client{T: e.t, Handler: e.mux}, e: e}
 }
 
 // mustCreateTenant creates a tenant through the auth API as c, an operator.
 func (c *client) mustCreateTenant(id, language string) {
 	c.e.t.Helper()
-	c.must(201, "POST", "/api/v1/tenants", map[string]any{"id": id, "name": "Tenant " + id, "language": language})
+	c.Must(201, "POST", "/api/v1/tenants", map[string]any{"id": id, "name": "Tenant " + id, "language": language})
 }
 
 // mustCreateAccount creates an account through the auth API as c.
 func (c *client) mustCreateAccount(tenant, login, display, role string) auth.Account {
 	c.e.t.Helper()
-	res := c.must(201, "POST", "/api/v1/tenants/"+tenant+"/accounts",
+	res := c.Must(201, "POST", "/api/v1/tenants/"+tenant+"/accounts",
 		map[string]any{"login": login, "display_name": display, "role": role, "password": testPassword})
 	var acc auth.Account
-	res.decode(c.e.t, &acc)
+	res.Decode(c.e.t, &acc)
 	return acc
 }

@@ -19,12 +19,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		fixture(e, tenant)
 	}
 	// A second agent of acme, serving k1 there.
-	res := e.op.must(201, "POST", base("acme")+"accounts",
+	res := e.op.Must(201, "POST", base("acme")+"accounts",
 		map[string]any{"login": "serving@acme.example", "display_name": "Serving", "role": "agent", "password": testPassword})
 	var acc struct {
 		ID string `json:"id"`
 	}
-	res.decode(t, &acc)
+	res.Decode(t, &acc)
 	e.serving.serve("acme", acc.ID, "k1", true)
 	actors := map[string]*client{"operator": e.op, "serving-agent": e.login("acme", "serving@acme.example", testPassword)}
 	for _, role := range roles {
@@ -87,16 +87,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				t.Run(tt.name+"/"+actor+"/"+side, func(t *testing.T) {
 					path := base(tenant) + tt.path
-					res := actors[actor].request(tt.method, path, tt.body)
-					if res.status != w[actor] {
-						t.Fatalf("%s %s as %s: %d %s, want %d", tt.method, path, actor, res.status, res.body, w[actor])
+					res := actors[actor].Request(tt.method, path, tt.body)
+					if res.Status != w[actor] {
+						t.Fatalf("%s %s as %s: %d %s, want %d", tt.method, path, actor, res.Status, res.Body, w[actor])
 					}
-					if strings.Contains(string(res.body), "markerglobex") {
-						t.Errorf("answer to %s names the other tenant's data: %s", actor, res.body)
+					if strings.Contains(string(res.Body), "markerglobex") {
+						t.Errorf("answer to %s names the other tenant's data: %s", actor, res.Body)
 					}
-					if res.status >= 400 {
-						if eb := res.errBody(); eb.Error.Code == "" {
-							t.Errorf("error without a code: %s", res.body)
+					if res.Status >= 400 {
+						if eb := res.ErrBody(); eb.Error.Code == "" {
+							t.Errorf("error without a code: %s", res.Body)
 						}
 					}
 				})
@@ -104,10 +104,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	// Without a session, everything is 401.
-	anon := &client{e: e}
+	anon := e.anonymous()
 	for _, tt := range tests {
-		if res := anon.request(tt.method, base("acme")+tt.path, tt.body); res.status != 401 {
-			t.Errorf("anonymous %s: %d", tt.name, res.status)
+		if res := anon.Request(tt.method, base("acme")+tt.path, tt.body); res.Status != 401 {
+			t.Errorf("anonymous %s: %d", tt.name, res.Status)
 		}
 	}
 	// Refused writes published nothing: the accepted ones are the
@@ -136,15 +136,15 @@ func TestTenantIsolation(t *testing.T) {
 	sup := e.as["acme"]["supervisor"]
 	check := func(path string, wantStatus int) []byte {
 		t.Helper()
-		res := sup.request("GET", path, nil)
-		if res.status != wantStatus {
-			t.Fatalf("GET %s: %d %s, want %d", path, res.status, res.body, wantStatus)
+		res := sup.Request("GET", path, nil)
+		if res.Status != wantStatus {
+			t.Fatalf("GET %s: %d %s, want %d", path, res.Status, res.Body, wantStatus)
 		}
-		if strings.Contains(string(res.body), "markerglobex") || strings.Contains(string(res.body), "g-only") ||
-			strings.Contains(string(res.body), `"tenant":"globex"`) {
-			t.Fatalf("GET %s leaks globex: %s", path, res.body)
+		if strings.Contains(string(res.Body), "markerglobex") || strings.Contains(string(res.Body), "g-only") ||
+			strings.Contains(string(res.Body), `"tenant":"globex"`) {
+			t.Fatalf("GET %s leaks globex: %s", path, res.Body)
 		}
-		return res.body
+		return res.Body
 	}
 	queries := []url.Values{
 		{},

@@ -48,7 +48,7 @@ func TestSearch(t *testing.T) {
 	get := func(v url.Values) search.Result {
 		t.Helper()
 		var r search.Result
-		an.must(200, "GET", searchPath("acme", v), nil).decode(t, &r)
+		an.Must(200, "GET", searchPath("acme", v), nil).Decode(t, &r)
 		return r
 	}
 
@@ -78,7 +78,7 @@ func TestSearch(t *testing.T) {
 			FirstLine    string         `json:"first_line"`
 		} `json:"hits"`
 	}
-	an.must(200, "GET", searchPath("acme", url.Values{"channel": {"voice"}}), nil).decode(t, &raw)
+	an.Must(200, "GET", searchPath("acme", url.Values{"channel": {"voice"}}), nil).Decode(t, &raw)
 	if len(raw.Hits) != 1 || raw.Hits[0].Conversation["entries"] != nil || raw.Hits[0].FirstLine != "Called about the router markeracme" {
 		t.Fatalf("voice hit: %+v", raw.Hits)
 	}
@@ -121,7 +121,7 @@ func TestSearch(t *testing.T) {
 		t.Fatalf("pages: %v, want newest first c4 c3 c2 c1", seen)
 	}
 	// The operator in its own tenant searches too (an admin there).
-	e.op.must(200, "GET", searchPath("demo", url.Values{"q": {"refund"}}), nil)
+	e.op.Must(200, "GET", searchPath("demo", url.Values{"q": {"refund"}}), nil)
 
 	bad := []struct {
 		name  string
@@ -149,10 +149,10 @@ func TestSearch(t *testing.T) {
 		{"bad cursor", url.Values{"after": {"garbage!"}}, "invalid_field", "after", "cursor"},
 	}
 	for _, b := range bad {
-		res := an.request("GET", searchPath("acme", b.v), nil)
-		eb := res.errBody()
-		if res.status != 400 || eb.Error.Code != b.code || eb.Error.Field != b.field || !strings.Contains(eb.Error.Message, b.in) {
-			t.Errorf("%s: %d %s, want 400 %s field %s mentioning %q", b.name, res.status, res.body, b.code, b.field, b.in)
+		res := an.Request("GET", searchPath("acme", b.v), nil)
+		eb := res.ErrBody()
+		if res.Status != 400 || eb.Error.Code != b.code || eb.Error.Field != b.field || !strings.Contains(eb.Error.Message, b.in) {
+			t.Errorf("%s: %d %s, want 400 %s field %s mentioning %q", b.name, res.Status, res.Body, b.code, b.field, b.in)
 		}
 		// The message names the parameter as the caller wrote it.
 		if !strings.HasPrefix(eb.Error.Message, b.field+": ") {
@@ -161,12 +161,12 @@ func TestSearch(t *testing.T) {
 	}
 	// A cursor of another tenant's query is refused, not followed.
 	gr := search.Result{}
-	e.as["globex"]["analyst"].must(200, "GET", searchPath("globex", url.Values{"size": {"1"}}), nil).decode(t, &gr)
+	e.as["globex"]["analyst"].Must(200, "GET", searchPath("globex", url.Values{"size": {"1"}}), nil).Decode(t, &gr)
 	if gr.Next == "" {
 		t.Fatal("globex: no next page")
 	}
-	if res := an.request("GET", searchPath("acme", url.Values{"size": {"1"}, "after": {gr.Next}}), nil); res.status != 400 || res.errBody().Error.Field != "after" {
-		t.Errorf("acme following globex's cursor: %d %s", res.status, res.body)
+	if res := an.Request("GET", searchPath("acme", url.Values{"size": {"1"}, "after": {gr.Next}}), nil); res.Status != 400 || res.ErrBody().Error.Field != "after" {
+		t.Errorf("acme following globex's cursor: %d %s", res.Status, res.Body)
 	}
 }
 
@@ -185,17 +185,17 @@ func TestSearchUnavailable(t *testing.T) {
 		base("acme") + "contacts/k1/dossier",
 		base("acme") + "contacts?name=alice",
 	} {
-		res := sup.request("GET", p, nil)
-		if res.status != 503 || res.errBody().Error.Code != "search_unavailable" {
-			t.Errorf("GET %s with the index down: %d %s", p, res.status, res.body)
+		res := sup.Request("GET", p, nil)
+		if res.Status != 503 || res.ErrBody().Error.Code != "search_unavailable" {
+			t.Errorf("GET %s with the index down: %d %s", p, res.Status, res.Body)
 		}
 	}
-	res := sup.request("POST", base("acme")+"contacts/k1/merge", map[string]any{"merge_ids": []string{"k2"}})
-	if res.status != 503 || res.errBody().Error.Code != "search_unavailable" {
-		t.Errorf("merge with the index down: %d %s", res.status, res.body)
+	res := sup.Request("POST", base("acme")+"contacts/k1/merge", map[string]any{"merge_ids": []string{"k2"}})
+	if res.Status != 503 || res.ErrBody().Error.Code != "search_unavailable" {
+		t.Errorf("merge with the index down: %d %s", res.Status, res.Body)
 	}
-	if res := sup.request("GET", searchPath("acme", url.Values{"q": {`"open`}}), nil); res.status != 400 {
-		t.Errorf("a bad query with the index down: %d %s, want 400", res.status, res.body)
+	if res := sup.Request("GET", searchPath("acme", url.Values{"q": {`"open`}}), nil); res.Status != 400 {
+		t.Errorf("a bad query with the index down: %d %s, want 400", res.Status, res.Body)
 	}
 }
 
@@ -205,43 +205,43 @@ func TestConversation(t *testing.T) {
 	fixture(e, "globex")
 	path := func(id string) string { return base("acme") + "search/conversations/" + id }
 	var c search.Conversation
-	e.as["acme"]["analyst"].must(200, "GET", path("c4"), nil).decode(t, &c)
+	e.as["acme"]["analyst"].Must(200, "GET", path("c4"), nil).Decode(t, &c)
 	if c.Tenant != "acme" || c.ID != "c4" || len(c.Entries) != 2 || c.Entries[1].Kind != search.KindNote {
 		t.Fatalf("c4: %+v", c)
 	}
-	if res := e.as["acme"]["analyst"].request("GET", path("nope"), nil); res.status != 404 || res.errBody().Error.Code != "not_found" {
-		t.Fatalf("unknown conversation: %d %s", res.status, res.body)
+	if res := e.as["acme"]["analyst"].Request("GET", path("nope"), nil); res.Status != 404 || res.ErrBody().Error.Code != "not_found" {
+		t.Fatalf("unknown conversation: %d %s", res.Status, res.Body)
 	}
 	ag := e.as["acme"]["agent"]
 	agentID := e.ids["acme"]["agent"]
-	if res := ag.request("GET", path("c1"), nil); res.status != 403 {
-		t.Fatalf("agent serving nobody reads c1: %d %s", res.status, res.body)
+	if res := ag.Request("GET", path("c1"), nil); res.Status != 403 {
+		t.Fatalf("agent serving nobody reads c1: %d %s", res.Status, res.Body)
 	}
 	e.serving.serve("acme", agentID, "k1", true)
-	ag.must(200, "GET", path("c1"), nil)
-	if res := ag.request("GET", path("c3"), nil); res.status != 403 {
-		t.Fatalf("agent serving k1 reads k2's c3 before any merge: %d %s", res.status, res.body)
+	ag.Must(200, "GET", path("c1"), nil)
+	if res := ag.Request("GET", path("c3"), nil); res.Status != 403 {
+		t.Fatalf("agent serving k1 reads k2's c3 before any merge: %d %s", res.Status, res.Body)
 	}
 	// k2 merged into k1: its conversations are in k1's dossier, so the
 	// agent reads them, whether the client names the dossier or not.
 	e.merges.merge("acme", "k1", "k2")
-	ag.must(200, "GET", path("c3")+"?contact=k1", nil)
-	if res := ag.request("GET", path("c3"), nil); res.status != 403 {
-		t.Fatalf("without ?contact and with the index not knowing the merge: %d %s", res.status, res.body)
+	ag.Must(200, "GET", path("c3")+"?contact=k1", nil)
+	if res := ag.Request("GET", path("c3"), nil); res.Status != 403 {
+		t.Fatalf("without ?contact and with the index not knowing the merge: %d %s", res.Status, res.Body)
 	}
 	e.write(search.Batch{Contacts: []search.Contact{{Tenant: "acme", ID: "k2", Name: "Alice Dupont", MergedInto: "k1"}}})
-	ag.must(200, "GET", path("c3"), nil)
+	ag.Must(200, "GET", path("c3"), nil)
 	// Naming a dossier the agent does not serve, or one the conversation is
 	// not in, gives nothing.
-	if res := ag.request("GET", path("c4")+"?contact=k1", nil); res.status != 403 {
-		t.Fatalf("c4 (k3's) through k1's dossier: %d %s", res.status, res.body)
+	if res := ag.Request("GET", path("c4")+"?contact=k1", nil); res.Status != 403 {
+		t.Fatalf("c4 (k3's) through k1's dossier: %d %s", res.Status, res.Body)
 	}
-	if res := ag.request("GET", path("c1")+"?contact=k1&contact=k2", nil); res.status != 400 {
-		t.Fatalf("repeated contact: %d %s", res.status, res.body)
+	if res := ag.Request("GET", path("c1")+"?contact=k1&contact=k2", nil); res.Status != 400 {
+		t.Fatalf("repeated contact: %d %s", res.Status, res.Body)
 	}
 	e.serving.serve("acme", agentID, "k1", false)
-	if res := ag.request("GET", path("c1"), nil); res.status != 403 {
-		t.Fatalf("agent no longer serving k1 reads c1: %d %s", res.status, res.body)
+	if res := ag.Request("GET", path("c1"), nil); res.Status != 403 {
+		t.Fatalf("agent no longer serving k1 reads c1: %d %s", res.Status, res.Body)
 	}
 }
 
@@ -253,7 +253,7 @@ func TestDossier(t *testing.T) {
 	get := func(c *client, q string) dossierView {
 		t.Helper()
 		var d dossierView
-		c.must(200, "GET", base("acme")+"contacts/k1/dossier"+q, nil).decode(t, &d)
+		c.Must(200, "GET", base("acme")+"contacts/k1/dossier"+q, nil).Decode(t, &d)
 		return d
 	}
 	ids := func(d dossierView) []string {
@@ -288,27 +288,27 @@ func TestDossier(t *testing.T) {
 	}
 	// Unknown contact: an empty dossier, not an error.
 	var empty dossierView
-	sup.must(200, "GET", base("acme")+"contacts/nobody/dossier", nil).decode(t, &empty)
+	sup.Must(200, "GET", base("acme")+"contacts/nobody/dossier", nil).Decode(t, &empty)
 	if empty.Total != 0 || empty.Conversations == nil || empty.ByChannel == nil {
-		t.Fatalf("unknown contact: %s", sup.must(200, "GET", base("acme")+"contacts/nobody/dossier", nil).body)
+		t.Fatalf("unknown contact: %s", sup.Must(200, "GET", base("acme")+"contacts/nobody/dossier", nil).Body)
 	}
 	for _, q := range []string{"?size=x", "?size=101", "?size=-2", "?after=zzz", "?size=1&size=2"} {
-		res := sup.request("GET", base("acme")+"contacts/k1/dossier"+q, nil)
-		if res.status != 400 || res.errBody().Error.Field == "" {
-			t.Errorf("dossier%s: %d %s, want 400 naming the parameter", q, res.status, res.body)
+		res := sup.Request("GET", base("acme")+"contacts/k1/dossier"+q, nil)
+		if res.Status != 400 || res.ErrBody().Error.Field == "" {
+			t.Errorf("dossier%s: %d %s, want 400 naming the parameter", q, res.Status, res.Body)
 		}
 	}
 	// Agents: only while serving k1.
 	ag := e.as["acme"]["agent"]
-	if res := ag.request("GET", base("acme")+"contacts/k1/dossier", nil); res.status != 403 {
-		t.Fatalf("agent not serving: %d %s", res.status, res.body)
+	if res := ag.Request("GET", base("acme")+"contacts/k1/dossier", nil); res.Status != 403 {
+		t.Fatalf("agent not serving: %d %s", res.Status, res.Body)
 	}
 	e.serving.serve("acme", e.ids["acme"]["agent"], "k1", true)
 	if d := get(ag, ""); d.Total != 3 {
 		t.Fatalf("agent serving k1: %+v", d)
 	}
-	if res := ag.request("GET", base("acme")+"contacts/k3/dossier", nil); res.status != 403 {
-		t.Fatalf("agent serving k1 reads k3's dossier: %d %s", res.status, res.body)
+	if res := ag.Request("GET", base("acme")+"contacts/k3/dossier", nil); res.Status != 403 {
+		t.Fatalf("agent serving k1 reads k3's dossier: %d %s", res.Status, res.Body)
 	}
 }
 
@@ -322,7 +322,7 @@ func TestContacts(t *testing.T) {
 		var v struct {
 			Contacts []search.Contact `json:"contacts"`
 		}
-		ag.must(200, "GET", base("acme")+"contacts?"+q, nil).decode(t, &v)
+		ag.Must(200, "GET", base("acme")+"contacts?"+q, nil).Decode(t, &v)
 		if v.Contacts == nil {
 			t.Fatalf("contacts?%s: null list", q)
 		}
@@ -365,9 +365,9 @@ func TestContacts(t *testing.T) {
 		"name=" + url.QueryEscape("—"): "name",
 		"email=a&email=b":              "email",
 	} {
-		res := ag.request("GET", base("acme")+"contacts?"+q, nil)
-		if res.status != 400 || res.errBody().Error.Field != field {
-			t.Errorf("contacts?%s: %d %s, want 400 field %s", q, res.status, res.body, field)
+		res := ag.Request("GET", base("acme")+"contacts?"+q, nil)
+		if res.Status != 400 || res.ErrBody().Error.Field != field {
+			t.Errorf("contacts?%s: %d %s, want 400 field %s", q, res.Status, res.Body, field)
 		}
 	}
 }
@@ -383,7 +383,7 @@ func TestMergeAndUnmerge(t *testing.T) {
 	sup := e.as["acme"]["supervisor"]
 	mergePath, unmergePath := base("acme")+"contacts/k1/merge", base("acme")+"contacts/k1/unmerge"
 	var ok changed
-	sup.must(202, "POST", mergePath, map[string]any{"merge_ids": []string{"k2"}}).decode(t, &ok)
+	sup.Must(202, "POST", mergePath, map[string]any{"merge_ids": []string{"k2"}}).Decode(t, &ok)
 	if ok.EventID == "" || ok.ContactID != "k1" || !slices.Equal(ok.IDs, []string{"k2"}) {
 		t.Fatalf("merge answer: %+v", ok)
 	}
@@ -424,26 +424,26 @@ func TestMergeAndUnmerge(t *testing.T) {
 		{"unmerge none", unmergePath, map[string]any{"ids": []string{}}, 422, "ids"},
 	}
 	for _, b := range bad {
-		res := sup.request("POST", b.path, b.body)
-		if res.status != b.status || res.errBody().Error.Field != b.field {
-			t.Errorf("%s: %d %s, want %d field %q", b.name, res.status, res.body, b.status, b.field)
+		res := sup.Request("POST", b.path, b.body)
+		if res.Status != b.status || res.ErrBody().Error.Field != b.field {
+			t.Errorf("%s: %d %s, want %d field %q", b.name, res.Status, res.Body, b.status, b.field)
 		}
 	}
 	// Not JSON at all.
-	res := sup.request("POST", mergePath, nil)
-	if res.status != 415 {
-		t.Errorf("merge without a body: %d %s", res.status, res.body)
+	res := sup.Request("POST", mergePath, nil)
+	if res.Status != 415 {
+		t.Errorf("merge without a body: %d %s", res.Status, res.Body)
 	}
 	// Without the CSRF token.
-	noCSRF := *sup
-	noCSRF.csrf = ""
-	if res := noCSRF.request("POST", mergePath, map[string]any{"merge_ids": []string{"k2"}}); res.status != 403 {
-		t.Errorf("merge without CSRF: %d %s", res.status, res.body)
+	noCSRF := *sup.Client
+	noCSRF.CSRF = ""
+	if res := noCSRF.Request("POST", mergePath, map[string]any{"merge_ids": []string{"k2"}}); res.Status != 403 {
+		t.Errorf("merge without CSRF: %d %s", res.Status, res.Body)
 	}
 
 	// Once folded (the fake stands for the indexer), k2 can be unmerged.
 	e.merges.merge("acme", "k1", "k2")
-	sup.must(202, "POST", unmergePath, map[string]any{"ids": []string{"k2"}}).decode(t, &ok)
+	sup.Must(202, "POST", unmergePath, map[string]any{"ids": []string{"k2"}}).Decode(t, &ok)
 	evs = e.received(2)
 	if evs[1].ID != ok.EventID || evs[1].Type != event.ContactsUnmerged {
 		t.Fatalf("second event: %+v", evs[1])
@@ -456,7 +456,7 @@ func TestMergeAndUnmerge(t *testing.T) {
 		t.Fatalf("unmerged data: %+v", ud)
 	}
 	// Nothing refused was published: still two events.
-	sup.must(202, "POST", base("acme")+"contacts/k3/merge", map[string]any{"merge_ids": []string{"k4"}}) // already k3's: idempotent
+	sup.Must(202, "POST", base("acme")+"contacts/k3/merge", map[string]any{"merge_ids": []string{"k4"}}) // already k3's: idempotent
 	if evs := e.received(3); evs[2].Type != event.ContactsMerged || evs[2].ContactID != "k3" {
 		t.Fatalf("third event: %+v", evs[2])
 	}
@@ -512,7 +512,7 @@ func TestHighlightOffsetsAreBytes(t *testing.T) {
 	c.Language, c.Entries[0].Language = "ru", "ru"
 	e.write(search.Batch{Conversations: []search.Conversation{c}})
 	var r search.Result
-	e.as["acme"]["analyst"].must(200, "GET", searchPath("acme", url.Values{"q": {"возврат"}}), nil).decode(t, &r)
+	e.as["acme"]["analyst"].Must(200, "GET", searchPath("acme", url.Values{"q": {"возврат"}}), nil).Decode(t, &r)
 	if len(r.Hits) != 1 || len(r.Hits[0].Highlights) == 0 {
 		t.Fatalf("hits: %+v", r.Hits)
 	}
