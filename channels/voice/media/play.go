@@ -82,6 +82,9 @@ func (s *Session) play(ctx context.Context, p *Prompt, interruptible, loop bool)
 				return err
 			}
 		} else {
+			if now.Sub(deadline) >= ptime {
+				s.lateSends.Add(1)
+			}
 			if now.Sub(deadline) > maxLateness {
 				start = now.Add(-time.Duration(i) * ptime)
 				deadline = now

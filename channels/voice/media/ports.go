@@ -19,10 +19,11 @@ type Ports struct {
 	ip    netip.Addr
 	first int // first even port of the range
 
-	mu    sync.Mutex
-	inUse []bool // by (port-first)/2
-	next  int    // where the next search starts, so ports rotate
-	count int    // ports in use
+	mu     sync.Mutex
+	live   []*Session // by (port-first)/2; nil when the port is free
+	next   int        // where the next search starts, so ports rotate
+	count  int        // ports in use
+	closed Stats      // the counters of every session already closed
 }
 
 // NewPorts makes an allocator for the even ports in [min, max] bound on ip
@@ -43,7 +44,7 @@ func NewPorts(ip string, min, max int) (*Ports, error) {
 	if first > max {
 		return nil, fmt.Errorf("rtp ports: range %d-%d holds no even port", min, max)
 	}
-	return &Ports{ip: addr, first: first, inUse: make([]bool, (max-first)/2+1)}, nil
+	return &Ports{ip: addr, first: first, live: make([]*Session, (max-first)/2+1)}, nil
 }
 
 // InUse is the number of ports currently held by open sessions.
@@ -59,10 +60,10 @@ func (p *Ports) InUse() int {
 func (p *Ports) Listen() (*Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(p.inUse)
+	n := len(p.live)
 	for k := range n {
 		i := (p.next + k) % n
-		if p.inUse[i] {
+		if p.live[i] != nil {
 			continue
 		}
 		port := p.first + 2*i
@@ -73,20 +74,37 @@ func (p *Ports) Listen() (*Session, error) {
 			}
 			return nil, fmt.Errorf("rtp listen %s:%d: %w", p.ip, port, err)
 		}
-		p.inUse[i] = true
+		s := newSession(p, conn, port)
+		p.live[i] = s
 		p.count++
 		p.next = (i + 1) % n
-		return newSession(p, conn, port), nil
+		return s, nil
 	}
 	return nil, fmt.Errorf("%w in %s:%d-%d", ErrPortsExhausted, p.ip, p.first, p.first+2*(n-1))
 }
 
-// release gives a session's port back.
-func (p *Ports) release(port int) {
+// Stats returns the counters of every session the allocator handed out,
+// open or closed, summed: the media traffic of the whole server. It costs
+// one pass over the open sessions and nothing on the packet path.
+func (p *Ports) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if i := (port - p.first) / 2; i >= 0 && i < len(p.inUse) && p.inUse[i] {
-		p.inUse[i] = false
+	total := p.closed
+	for _, s := range p.live {
+		if s != nil {
+			total.add(s.Stats())
+		}
+	}
+	return total
+}
+
+// release gives s's port back and keeps its counters in the totals.
+func (p *Ports) release(s *Session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := (s.port - p.first) / 2; i >= 0 && i < len(p.live) && p.live[i] == s {
+		p.live[i] = nil
 		p.count--
+		p.closed.add(s.Stats())
 	}
 }

@@ -21,8 +21,10 @@ const (
 	recordLag = SampleRate / 5
 	// recordChunk is the number of samples converted per write.
 	recordChunk = 1024
-	// recordBuffer is the file buffer of a recording.
-	recordBuffer = 8 << 10
+	// recordBuffer is the file buffer of a recording: 0.5 s of stereo
+	// audio, so a thousand calls recording make about 2,000 writes a
+	// second rather than 8,000.
+	recordBuffer = 16 << 10
 )
 
 // Recorder streams both directions of a session to a stereo WAV file
@@ -89,15 +91,24 @@ func (r *Recorder) push(ch int, pcm []int16, now time.Time) {
 	if end > r.base+recordRing {
 		r.commit(end - recordRing)
 	}
-	for i, v := range pcm {
-		r.ring[2*((pos+int64(i))%recordRing)+int64(ch)] = v
-	}
+	// The packet lands in the ring in at most two runs (it may wrap).
+	at := int(pos % recordRing)
+	first := min(len(pcm), recordRing-at)
+	interleave(r.ring[2*at:], pcm[:first], ch)
+	interleave(r.ring, pcm[first:], ch)
 	r.next[ch] = end
 	target := wall - recordLag
 	if r.next[0] >= 0 && r.next[1] >= 0 {
 		target = max(target, min(r.next[0], r.next[1]))
 	}
 	r.commit(target)
+}
+
+// interleave writes src into channel ch of the stereo frames of dst.
+func interleave(dst, src []int16, ch int) {
+	for i, v := range src {
+		dst[2*i+ch] = v
+	}
 }
 
 // commit writes the frames before target and clears their ring slots.

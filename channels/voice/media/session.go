@@ -53,6 +53,23 @@ type Stats struct {
 	Malformed uint64
 	// SendErrors counts packets the socket refused to send.
 	SendErrors uint64
+	// LateSends counts packets of Play and PlayLoop sent a packetisation
+	// interval (20 ms) or more after their scheduled time: the sending
+	// goroutine was starved (a busy machine, a GC pause).
+	LateSends uint64
+}
+
+// add sums o into s.
+func (s *Stats) add(o Stats) {
+	s.PacketsIn += o.PacketsIn
+	s.PacketsOut += o.PacketsOut
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	s.DroppedForeign += o.DroppedForeign
+	s.DTMFEvents += o.DTMFEvents
+	s.Malformed += o.Malformed
+	s.SendErrors += o.SendErrors
+	s.LateSends += o.LateSends
 }
 
 // Session is one RTP stream of a call: a UDP port of the hub and the
@@ -91,7 +108,7 @@ type Session struct {
 
 	packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
 	droppedForeign, dtmfEvents, malformed    atomic.Uint64
-	sendErrors                               atomic.Uint64
+	sendErrors, lateSends                    atomic.Uint64
 }
 
 // remoteConfig is what Start fixed; replaced whole on a new Start.
@@ -195,6 +212,7 @@ func (s *Session) Stats() Stats {
 		DTMFEvents:     s.dtmfEvents.Load(),
 		Malformed:      s.malformed.Load(),
 		SendErrors:     s.sendErrors.Load(),
+		LateSends:      s.lateSends.Load(),
 	}
 }
 
@@ -212,7 +230,7 @@ func (s *Session) Close() error {
 			<-s.recvDone
 		}
 		close(s.digits)
-		s.ports.release(s.port)
+		s.ports.release(s)
 	})
 	return s.closeErr
 }

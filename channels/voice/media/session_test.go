@@ -290,3 +290,57 @@ func TestPacketPathsDoNotAllocate(t *testing.T) {
 		t.Errorf("%.1f allocations per received+sent packet", allocs)
 	}
 }
+
+// TestPortsStatsSumOpenAndClosed checks that the allocator's totals are
+// the sum of its sessions' counters, kept after a session closes.
+func TestPortsStatsSumOpenAndClosed(t *testing.T) {
+	p := testPorts(t, 2)
+	a, b := listen(t, p), listen(t, p)
+	if err := a.Start(b.LocalAddr(), PCMU, 101); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(a.LocalAddr(), PCMU, 101); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Play(context.Background(), Tone([]float64{440}, 200*time.Millisecond), false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "10 packets at b", func() bool { return b.Stats().PacketsIn >= 10 })
+	sum := func(x, y Stats) Stats { x.add(y); return x }
+	if got, want := p.Stats(), sum(a.Stats(), b.Stats()); got != want {
+		t.Errorf("open sessions: totals %+v, want %+v", got, want)
+	}
+	sa := a.Stats()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Stats(), sum(sa, b.Stats()); got != want || got.PacketsOut != 10 || got.PacketsIn != 10 {
+		t.Errorf("after a closed: totals %+v, want %+v (10 packets each way)", got, want)
+	}
+	b.Close()
+	if got := p.Stats(); got.PacketsOut != 10 || got.PacketsIn != 10 || got.BytesIn != 1600 {
+		t.Errorf("all closed: totals %+v", got)
+	}
+}
+
+// TestLateSendsCounted stalls a playing session's sender for 100 ms (as a
+// starved goroutine would be): the frames sent behind schedule are counted.
+func TestLateSendsCounted(t *testing.T) {
+	p := testPorts(t, 2)
+	a, b := listen(t, p), listen(t, p)
+	if err := a.Start(b.LocalAddr(), PCMU, 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Play(context.Background(), Tone([]float64{440}, 400*time.Millisecond), false) }()
+	waitFor(t, "playback", func() bool { return a.Stats().PacketsOut >= 2 })
+	a.sendMu.Lock()
+	time.Sleep(100 * time.Millisecond)
+	a.sendMu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := a.Stats(); s.LateSends == 0 || s.PacketsOut != 20 {
+		t.Errorf("after a 100 ms stall: %+v, want late sends and all 20 packets", s)
+	}
+}

@@ -130,13 +130,15 @@ func readPCM16(path string) (wavFormat, []int16, error) {
 }
 
 // wavWriter streams 16-bit PCM to a WAV file and fills in the chunk sizes
-// on Close, so nothing but a small buffer is held in memory.
+// on Close, so nothing but a small buffer is held in memory. Samples are
+// encoded straight into the buffer, which is written out whole when full.
 type wavWriter struct {
 	file     *os.File
-	buf      *bufio.Writer
+	buf      []byte
+	n        int // bytes of buf in use
 	channels int
 	data     int64 // bytes of audio written
-	scratch  []byte
+	err      error // the first write error; later writes return it
 }
 
 // createWAV creates path and writes a header whose sizes are patched on close.
@@ -147,11 +149,10 @@ func createWAV(path string, channels, rate, bufSize int) (*wavWriter, error) {
 	}
 	w := &wavWriter{
 		file:     file,
-		buf:      bufio.NewWriterSize(file, bufSize),
+		buf:      make([]byte, max(bufSize, 2*wavHeaderSize)),
 		channels: channels,
-		scratch:  make([]byte, 2*recordChunk),
 	}
-	var h [wavHeaderSize]byte
+	h := w.buf[:wavHeaderSize]
 	copy(h[0:], "RIFF")
 	copy(h[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(h[16:], 16)
@@ -162,32 +163,44 @@ func createWAV(path string, channels, rate, bufSize int) (*wavWriter, error) {
 	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
 	binary.LittleEndian.PutUint16(h[34:], 16)
 	copy(h[36:], "data")
-	if _, err := w.buf.Write(h[:]); err != nil {
-		file.Close()
-		return nil, err
-	}
+	w.n = wavHeaderSize
 	return w, nil
 }
 
 // write appends interleaved samples.
 func (w *wavWriter) write(samples []int16) error {
-	for len(samples) > 0 {
-		n := min(len(samples), len(w.scratch)/2)
-		for i, s := range samples[:n] {
-			binary.LittleEndian.PutUint16(w.scratch[2*i:], uint16(s))
+	for len(samples) > 0 && w.err == nil {
+		room := (len(w.buf) - w.n) / 2
+		if room == 0 {
+			w.flush()
+			continue
 		}
-		if _, err := w.buf.Write(w.scratch[:2*n]); err != nil {
-			return err
+		k := min(len(samples), room)
+		b := w.buf[w.n : w.n+2*k]
+		for i, s := range samples[:k] {
+			b[2*i] = byte(s)
+			b[2*i+1] = byte(uint16(s) >> 8)
 		}
-		w.data += int64(2 * n)
-		samples = samples[n:]
+		w.n += 2 * k
+		w.data += int64(2 * k)
+		samples = samples[k:]
 	}
-	return nil
+	return w.err
+}
+
+// flush writes the buffer to the file.
+func (w *wavWriter) flush() {
+	if w.n == 0 || w.err != nil {
+		return
+	}
+	_, w.err = w.file.Write(w.buf[:w.n])
+	w.n = 0
 }
 
 // close flushes, writes the RIFF and data sizes and closes the file.
 func (w *wavWriter) close() error {
-	err := w.buf.Flush()
+	w.flush()
+	err := w.err
 	if err == nil {
 		data := min(w.data, math.MaxUint32-36)
 		var b [4]byte
