@@ -18,6 +18,7 @@ const (
 	EndTransferred  = "transferred"   // the call left Hotline by a transfer to an outside number
 	EndVoicemail    = "voicemail"     // the caller left a voicemail
 	EndClosed       = "closed"        // out of hours: the call was played the closed message
+	EndCallback     = "callback"      // the caller asked to be called back; the case stays queued
 	EndFailed       = "failed"        // a technical failure (SIP error, media timeout)
 )
 
@@ -280,7 +281,7 @@ func (d *CallEndedData) Validate() error {
 	var p problems
 	p.required("call_id", d.CallID)
 	p.oneOf("reason", d.Reason, EndCallerHangup, EndAgentHangup, EndAbandoned, EndNoAnswer,
-		EndBusy, EndTransferred, EndVoicemail, EndClosed, EndFailed)
+		EndBusy, EndTransferred, EndVoicemail, EndClosed, EndCallback, EndFailed)
 	p.nonNegative("duration_ms", d.DurationMs)
 	p.nonNegative("wait_ms", d.WaitMs)
 	p.nonNegative("talk_ms", d.TalkMs)

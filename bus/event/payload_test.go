@@ -216,7 +216,7 @@ func TestPayloadValidate(t *testing.T) {
 			"call.transferred: to_* names 2 targets, exactly one of to_agent_id, to_queue, to_number is needed"},
 		{"call transfer outside", &CallTransferredData{CallID: "c", ToNumber: "+4930123456", Kind: TransferBlind}, ""},
 		{"call ended", &CallEndedData{CallID: "c", Reason: "bored", DurationMs: 10, WaitMs: 5, TalkMs: 6, HoldMs: 7},
-			`call.ended: reason "bored" is not one of caller_hangup, agent_hangup, abandoned, no_answer, busy, transferred, voicemail, closed, failed; duration_ms 10 is shorter than wait_ms + talk_ms (11); hold_ms 7 exceeds talk_ms 6`},
+			`call.ended: reason "bored" is not one of caller_hangup, agent_hangup, abandoned, no_answer, busy, transferred, voicemail, closed, callback, failed; duration_ms 10 is shorter than wait_ms + talk_ms (11); hold_ms 7 exceeds talk_ms 6`},
 		{"call recorded", &CallRecordedData{CallID: "c", Kind: RecordingVoicemail, Recording: BlobRef{SHA256: testSHA}},
 			"call.recorded: recording.content_type is empty"},
 		{"conversation queued skills", &ConversationQueuedData{Queue: "q", Skills: []string{"a", "", "a"}},

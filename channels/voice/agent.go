@@ -41,9 +41,17 @@ const dtmfOfferPT = 101
 // agentLeg is the hub's call to an agent's phone.
 type agentLeg struct {
 	agentID string
+	call    *call
 	dlg     *sipgo.DialogClientSession
 	sess    *media.Session
 	ringMs  int64
+	// sdpID is the o= session id of the hub's SDP towards the phone;
+	// sdpVersion (guarded by call.mu) counts its versions, one more per
+	// re-offer (holdctl.go).
+	sdpID      uint64
+	sdpVersion uint64
+	// held is set while the call is on hold (guarded by call.mu).
+	held bool
 }
 
 // hangup sends BYE to the agent's phone unless it already hung up.
@@ -56,10 +64,11 @@ func (l *agentLeg) hangup() {
 	l.dlg.Bye(ctx)
 }
 
-// followOffers reads the routing log from its end and rings the agent of
+// followOffers reads the routing log from its start, folding it for
+// routing's verdicts on transfers (transfer.go), and rings the agent of
 // every offer of a call in progress on this server, until ctx ends.
 func (s *Server) followOffers(ctx context.Context, sub bus.Subscriber) error {
-	rs, err := sub.Subscribe(ctx, event.TopicRouting, bus.SubscribeOptions{Start: bus.StartLatest})
+	rs, err := sub.Subscribe(ctx, event.TopicRouting, bus.SubscribeOptions{Start: bus.StartEarliest})
 	if err != nil {
 		return fmt.Errorf("voice: subscribe to %s: %w", event.TopicRouting, err)
 	}
@@ -75,6 +84,7 @@ func (s *Server) followOffers(ctx context.Context, sub bus.Subscriber) error {
 				}
 				return
 			}
+			s.foldRouting(d)
 			if typ, _ := d.Header(event.HeaderType); len(typ) > 0 && string(typ) != event.ConversationOffered {
 				continue
 			}
@@ -88,15 +98,16 @@ func (s *Server) followOffers(ctx context.Context, sub bus.Subscriber) error {
 				continue
 			}
 			c := s.callOf(e.Tenant, e.ConversationID)
-			if c == nil || !c.ringing.CompareAndSwap(false, true) {
+			if c == nil {
 				continue
 			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.ringing.Store(false)
-				c.ringAgent(ctx, e.ID, o)
-			}()
+			// The offer's deadline counts from when routing made it (by
+			// routing's clock, the real one).
+			if o.TimeoutMs > 0 {
+				left := time.Until(e.Time.Add(time.Duration(o.TimeoutMs) * time.Millisecond)).Milliseconds()
+				o.TimeoutMs = min(max(left, 1), o.TimeoutMs)
+			}
+			c.startRing(ctx, func(rctx context.Context) { c.ringAgent(rctx, e.ID, o) })
 		}
 	}()
 	return nil
@@ -182,15 +193,44 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 		return
 	}
 	log.Info("agent answered", "ring_ms", leg.ringMs)
-	c.mu.Lock()
-	taken := !c.holdDone
-	if taken {
-		c.answered <- leg
-	}
-	c.mu.Unlock()
-	if !taken {
+	if !c.handOver(leg) {
 		leg.hangup()
 		leg.sess.Close()
+	}
+}
+
+// startRing runs ring in its own goroutine, ending the ringing of an
+// earlier offer or transfer first: routing withdrew that one when it made
+// the new one.
+func (c *call) startRing(ctx context.Context, ring func(context.Context)) {
+	rctx, stop := context.WithCancel(ctx)
+	c.mu.Lock()
+	if c.stopRing != nil {
+		c.stopRing()
+	}
+	c.stopRing = stop
+	c.mu.Unlock()
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		defer stop()
+		ring(rctx)
+	}()
+}
+
+// handOver gives an answered leg to the waiting caller; false when the
+// caller is not waiting (talking, gone) or another leg came first.
+func (c *call) handOver(leg *agentLeg) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holdDone {
+		return false
+	}
+	select {
+	case c.answered <- leg:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -213,7 +253,8 @@ func (c *call) dialAgent(ctx context.Context, b Binding, agentID string, timeout
 	}
 	var sid [8]byte
 	rand.Read(sid[:])
-	body, err := agentOffer(sess.LocalAddr(), c.codec, binary.BigEndian.Uint64(sid[:])>>1)
+	sdpID := binary.BigEndian.Uint64(sid[:]) >> 1
+	body, err := agentOffer(sess.LocalAddr(), c.codec, sdpID, 1, dirSendRecv)
 	if err != nil {
 		sess.Close()
 		return nil, err.Error()
@@ -246,7 +287,7 @@ func (c *call) dialAgent(ctx context.Context, b Binding, agentID string, timeout
 		return nil, "INVITE not sent: " + err.Error()
 	}
 	s.mu.Lock()
-	s.legs[req.CallID().Value()] = &agentLeg{agentID: agentID, dlg: dlg, sess: sess}
+	s.legs[req.CallID().Value()] = &agentLeg{agentID: agentID, call: c, dlg: dlg, sess: sess, sdpID: sdpID, sdpVersion: 1}
 	leg := s.legs[req.CallID().Value()]
 	s.mu.Unlock()
 	fail := func(why string) (*agentLeg, string) {
@@ -294,8 +335,9 @@ func (c *call) dialAgent(ctx context.Context, b Binding, agentID string, timeout
 }
 
 // agentOffer is the hub's SDP offer to an agent's phone: the caller's
-// codec first, the other G.711 law, and telephone-event.
-func agentOffer(local *net.UDPAddr, first media.Codec, sessID uint64) ([]byte, error) {
+// codec first, the other G.711 law, and telephone-event, in direction dir
+// (sendonly puts the phone on hold), as version of session sessID.
+func agentOffer(local *net.UDPAddr, first media.Codec, sessID, version uint64, dir string) ([]byte, error) {
 	ip := local.IP.String()
 	addrType := "IP4"
 	if local.IP.To4() == nil {
@@ -311,9 +353,9 @@ func agentOffer(local *net.UDPAddr, first media.Codec, sessID uint64) ([]byte, e
 		sdp.NewAttribute("rtpmap", "0 PCMU/8000"), sdp.NewAttribute("rtpmap", "8 PCMA/8000"),
 		sdp.NewAttribute("rtpmap", strconv.Itoa(dtmfOfferPT)+" telephone-event/8000"),
 		sdp.NewAttribute("fmtp", strconv.Itoa(dtmfOfferPT)+" 0-16"),
-		sdp.NewAttribute("ptime", "20"), sdp.NewPropertyAttribute("sendrecv"))
+		sdp.NewAttribute("ptime", "20"), sdp.NewPropertyAttribute(dir))
 	d := &sdp.SessionDescription{
-		Origin: sdp.Origin{Username: "hotline", SessionID: sessID, SessionVersion: 1,
+		Origin: sdp.Origin{Username: "hotline", SessionID: sessID, SessionVersion: version,
 			NetworkType: "IN", AddressType: addrType, UnicastAddress: ip},
 		SessionName:           "hotline",
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: ip}},
@@ -348,9 +390,10 @@ func (c *call) publishRouting(ctx context.Context, p event.Payload) error {
 	return nil
 }
 
-// hold records the queued caller and plays music on hold until an agent's
-// phone answers, then bridges the caller to it until either side hangs
-// up. It returns the call.ended reason.
+// hold records the queued caller and waits for an agent's phone to
+// answer (waitAgent), then bridges the caller to it (talk, holdctl.go)
+// until either side hangs up; a transfer ends the talk and the caller
+// waits for the next agent. It returns the call.ended reason.
 func (c *call) hold(ctx context.Context) string {
 	tmp := filepath.Join(c.s.cfg.RecordingsDir, "tmp-call-"+c.convID+".wav")
 	rec, err := c.sess.StartRecording(tmp)
@@ -359,19 +402,43 @@ func (c *call) hold(ctx context.Context) string {
 		rec = nil
 	}
 	recStart := c.s.cfg.Now()
-	var leg *agentLeg
+	talked := false
 	if rec != nil {
 		// A caller nobody answered left only hold music: no recording.
-		defer func() { c.finishRecording(rec, tmp, recStart, leg != nil) }()
+		defer func() { c.finishRecording(rec, tmp, recStart, talked) }()
 	}
+	for {
+		leg := c.waitAgent(ctx)
+		if leg == nil {
+			return event.EndAbandoned
+		}
+		if !talked {
+			c.answeredAt = c.s.cfg.Now()
+			talked = true
+		}
+		reason, again := c.talk(ctx, leg)
+		if !again {
+			return reason
+		}
+	}
+}
+
+// waitAgent plays the waiting music until an agent's phone answers
+// (ringAgent hands the leg over) and returns the leg, or nil once ctx
+// ends. It is the one place where the caller waits for an agent.
+func (c *call) waitAgent(ctx context.Context) *agentLeg {
+	c.mu.Lock()
+	c.holdDone = false
+	c.mu.Unlock()
 	music, stopMusic := context.WithCancel(ctx)
 	played := make(chan struct{})
 	go func() {
 		defer close(played)
-		if err := c.sess.PlayLoop(music, c.s.prompts.hold); err != nil && music.Err() == nil {
+		if err := c.playWaiting(music); err != nil && music.Err() == nil {
 			c.log.Warn("music on hold failed", "err", err)
 		}
 	}()
+	var leg *agentLeg
 	select {
 	case <-ctx.Done():
 	case leg = <-c.answered:
@@ -392,21 +459,7 @@ func (c *call) hold(ctx context.Context) string {
 		}
 	}
 	c.mu.Unlock()
-	if leg == nil {
-		return event.EndAbandoned
-	}
-	c.answeredAt = c.s.cfg.Now()
-	defer leg.sess.Close()
-	defer leg.hangup()
-	err = media.Bridge(ctx, c.sess, leg.sess)
-	if err == nil && leg.dlg.Context().Err() != nil && ctx.Err() == nil {
-		return event.EndAgentHangup
-	}
-	if ctx.Err() == nil {
-		c.log.Warn("bridge ended", "err", err)
-		return event.EndFailed
-	}
-	return event.EndCallerHangup
+	return leg
 }
 
 // finishRecording stops the call's recording and, when keep, stores it

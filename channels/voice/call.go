@@ -54,14 +54,26 @@ type call struct {
 	queuedAt time.Time
 	ended    atomic.Bool
 
-	// ringing is set while an agent's phone rings for the call, answered
-	// receives the agent leg once the phone picks up (see agent.go).
-	ringing  atomic.Bool
+	// stopRing (guarded by mu) ends the ringing of the latest offer;
+	// answered receives the agent leg once the phone picks up (agent.go).
+	stopRing context.CancelFunc
 	answered chan *agentLeg
 	holdDone bool // guarded by mu: hold no longer takes an answered leg
 	// answeredAt is when an agent's phone was bridged; written and read
 	// by the call's goroutine only.
 	answeredAt time.Time
+
+	// ctl carries hold, resume and transfer requests to the call's
+	// goroutine while it talks to an agent (holdctl.go, transfer.go).
+	ctl chan control
+	// totals is the state of the talk with agents, for call.ended;
+	// written and read by the call's goroutine only.
+	totals talkTotals
+	// leg is the agent leg the call is bridged to (guarded by mu).
+	leg *agentLeg
+	// ack receives the body of the caller's ACK of a call answered with
+	// the hub's offer (late offer, no SDP in the INVITE).
+	ack chan []byte
 }
 
 func newCall(s *Server, num *number, dialed string, req *sip.Request, dlg *sipgo.DialogServerSession, o *offer, t sessionTimer) *call {
@@ -79,6 +91,8 @@ func newCall(s *Server, num *number, dialed string, req *sip.Request, dlg *sipgo
 		refreshed:  make(chan struct{}, 1),
 		lang:       num.cfg.Menu.DefaultLanguage,
 		answered:   make(chan *agentLeg, 1),
+		ctl:        make(chan control, 8),
+		ack:        make(chan []byte, 1),
 	}
 	if c.from != "anonymous" {
 		c.contact = c.from
@@ -160,6 +174,7 @@ func (c *call) publish(ctx context.Context, evs ...*pending) error {
 // context is gone, so it retries a little on its own.
 func (c *call) publishLate(evs ...*pending) {
 	ctx := context.Background()
+	c.indexRecordings(evs) // the retention janitor's index (retention.go)
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
 		err := c.publish(ctx, evs...)
 		if err == nil {
@@ -193,6 +208,7 @@ func (c *call) publishEnd(reason string) {
 		}
 		ended.WaitMs = min(max(waited.Sub(c.queuedAt).Milliseconds(), 0), ended.DurationMs)
 	}
+	c.totals.fill(ended, now)
 	evs = append(evs, &pending{typ: event.CallEnded, kind: "ended", at: now, data: ended})
 	if reason == event.EndAbandoned && !c.queuedAt.IsZero() {
 		evs = append(evs, &pending{typ: event.ConversationAbandoned, kind: "abandoned", at: now, data: &event.ConversationAbandonedData{
@@ -320,6 +336,10 @@ func (c *call) flow(ctx context.Context) string {
 	c.queuedAt = now
 	c.mu.Unlock()
 	c.log.Info("call queued", "queue", c.queue, "language", c.lang)
+	c.s.waits.queued(c.num.cfg.Tenant, c.queue, c.convID, menu.Priority, now) // before the log shows it (announce.go)
+	if reason, over := c.offerCallback(ctx); over {
+		return reason
+	}
 	return c.hold(ctx)
 }
 
@@ -368,12 +388,16 @@ func (c *call) menu(ctx context.Context, id string, options map[string]string) (
 	return "", "", nil
 }
 
-// closed plays the closed announcement, then records a voicemail until
-// the caller hangs up or MaxVoicemail.
+// closed plays the closed announcement and offers a callback
+// (callback.go), else records a voicemail until the caller hangs up or
+// MaxVoicemail; the voicemail is queued as a case.
 func (c *call) closed(ctx context.Context) string {
 	lang := c.num.cfg.Menu.DefaultLanguage
 	if err := c.sess.Play(ctx, c.s.prompts.get(lang, PromptClosed), false); err != nil {
 		return c.failed(ctx, err, event.EndClosed)
+	}
+	if reason, over := c.closedCallback(ctx); over {
+		return reason
 	}
 	tmp := filepath.Join(c.s.cfg.RecordingsDir, "tmp-"+c.convID+".wav")
 	rec, err := c.sess.StartRecording(tmp)
@@ -401,8 +425,12 @@ func (c *call) closed(ctx context.Context) string {
 		return event.EndClosed
 	}
 	ref.Name = "voicemail.wav"
+	// The voicemail is a case in the default queue, with its audio.
+	menu, now := c.num.cfg.Menu, c.s.cfg.Now()
 	c.publishLate(&pending{typ: event.CallRecorded, kind: "voicemail", at: start, data: &event.CallRecordedData{
-		CallID: c.callID, Recording: ref, Kind: event.RecordingVoicemail, DurationMs: dur.Milliseconds()}})
+		CallID: c.callID, Recording: ref, Kind: event.RecordingVoicemail, DurationMs: dur.Milliseconds()}},
+		&pending{typ: event.ConversationQueued, kind: "conv-queued", at: now, data: &event.ConversationQueuedData{
+			Queue: menu.DefaultQueue, Priority: menu.Priority, Skills: menu.Skills, Language: lang}})
 	return event.EndVoicemail
 }
 
@@ -439,15 +467,25 @@ func (c *call) reoffer(req *sip.Request, tx sip.ServerTransaction, invite bool) 
 		c.mu.Lock()
 		cur := c.offer
 		c.mu.Unlock()
+		if cur == nil {
+			// A late offer's answer (in the ACK) has not arrived yet.
+			reply(tx, req, sip.StatusRequestPending, "Request Pending")
+			return
+		}
 		if o.codec != cur.codec {
 			reply(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here",
 				sip.NewHeader("Warning", `305 hotline "the codec cannot change during the call"`))
 			return
 		}
-		if !o.remote.IP.Equal(cur.remote.IP) || o.remote.Port != cur.remote.Port {
-			c.log.Warn("re-offer moves the caller's media, which is not followed", "from", cur.remote, "to", o.remote)
+		if err := retarget(c.sess, cur, o, c.codec); err != nil {
+			c.log.Warn("caller's media not moved", "from", cur.remote, "to", o.remote, "err", err)
+			reply(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+			return
 		}
 		c.mu.Lock()
+		if !o.remote.IP.IsUnspecified() {
+			c.offer = o
+		}
 		b, err := answer(o, c.sess.LocalAddr(), c.sdpSession, 1)
 		c.mu.Unlock()
 		if err != nil {

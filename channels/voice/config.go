@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/routing"
 	"github.com/hotline-hub/hotline/routing/hours"
 )
 
@@ -36,6 +37,17 @@ const (
 	DefaultMinSE           = 90 * time.Second
 	defaultSource          = "/channels/voice"
 	defaultPublishTimeout  = 10 * time.Second
+)
+
+// Defaults and bounds of the queue announcements, callback offers and
+// recording retention (announce.go, callback.go, retention.go).
+const (
+	DefaultAnnounceEvery      = 45 * time.Second
+	DefaultCallbackOfferAfter = 2 * time.Minute
+	// MinAnnounceEvery and MinRecordingRetention catch a duration written
+	// without a unit.
+	MinAnnounceEvery      = time.Second
+	MinRecordingRetention = time.Hour
 )
 
 // Prompt file names, looked up as <PromptsDir>/<language>/<name>.wav.
@@ -104,6 +116,24 @@ type Config struct {
 	// MinSE is the shortest session refresh interval (RFC 4028) accepted;
 	// a shorter Session-Expires gets 422.
 	MinSE time.Duration
+	// AnnounceEvery is how often a caller waiting in a queue hears their
+	// position and estimated wait (announce.go); negative disables it.
+	AnnounceEvery time.Duration
+	// CallbackOfferAfter: a caller whose estimated wait exceeds it is
+	// offered, once, right after queueing, to be called back instead
+	// (callback.go); negative disables the offer. Callers out of hours are
+	// always offered a callback before the voicemail.
+	CallbackOfferAfter time.Duration
+	// RecordingRetention is how long recordings and voicemail are kept;
+	// older ones are deleted, each with call.recording_deleted
+	// (retention.go). Zero keeps them forever.
+	RecordingRetention time.Duration
+	// Routing is the static routing configuration of the tenants, when
+	// routing runs with one (the same): the server folds the routing log
+	// of its numbers' tenants to learn routing's verdict on transfers of
+	// its calls (transfer.go). Empty suits routers configured from the
+	// directory only, as `hotline serve` runs them.
+	Routing []routing.TenantConfig
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
 }
@@ -194,6 +224,8 @@ func (c Config) withDefaults() Config {
 	setDur(&c.MaxExpires, DefaultMaxExpires)
 	setDur(&c.NonceTTL, DefaultNonceTTL)
 	setDur(&c.MinSE, DefaultMinSE)
+	setDur(&c.AnnounceEvery, DefaultAnnounceEvery)
+	setDur(&c.CallbackOfferAfter, DefaultCallbackOfferAfter)
 	c.Numbers = slices.Clone(c.Numbers)
 	for i := range c.Numbers {
 		m := &c.Numbers[i].Menu
@@ -283,6 +315,15 @@ func (c Config) build() (map[string]*number, map[string]*phone, error) {
 	}
 	if c.MinExpires > c.MaxExpires {
 		bad("min_expires: %s is above max_expires %s", c.MinExpires, c.MaxExpires)
+	}
+	if c.AnnounceEvery > 0 && c.AnnounceEvery < MinAnnounceEvery {
+		bad("announce_every: %s is shorter than %s (negative disables the announcements)", c.AnnounceEvery, MinAnnounceEvery)
+	}
+	switch {
+	case c.RecordingRetention < 0:
+		bad("recording_retention: must not be negative (0 keeps recordings forever), got %s", c.RecordingRetention)
+	case c.RecordingRetention > 0 && c.RecordingRetention < MinRecordingRetention:
+		bad("recording_retention: %s is shorter than %s; write e.g. 2160h for 90 days", c.RecordingRetention, MinRecordingRetention)
 	}
 	numbers := make(map[string]*number, len(c.Numbers))
 	for i, nc := range c.Numbers {

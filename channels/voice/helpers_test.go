@@ -96,6 +96,9 @@ func makePrompts(t testing.TB, dir string) {
 		for j, name := range languagePrompts {
 			writeWAV(t, promptPath(dir, l, name), tone(300+float64(100*i+20*j), 200*time.Millisecond))
 		}
+		for j, name := range spokenNames() {
+			writeWAV(t, promptPath(dir, l, name), tone(350+float64(100*i+5*j), 200*time.Millisecond))
+		}
 	}
 }
 
@@ -312,6 +315,18 @@ func freeUDPPort(t testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// freeTCPPort returns a TCP port free at the time of the call, for sipp's
+// SIP socket over TCP (a free UDP port may be a TCP port in use).
+func freeTCPPort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // sipp runs one sipp scenario from testdata against the hub over UDP and
 // returns an error when a call failed, with sipp's error log.
 func sipp(t testing.TB, h *hub, scenario, service string, keys map[string]string) error {
@@ -340,7 +355,9 @@ func sippOver(t testing.TB, h *hub, network, scenario, service string, keys map[
 	// sipp's own SIP port: a free one, or local_port (a phone that
 	// registers more than once must come from the same contact).
 	local := keys["local_port"]
-	if local == "" {
+	if local == "" && network == "tcp" {
+		local = strconv.Itoa(freeTCPPort(t))
+	} else if local == "" {
 		local = strconv.Itoa(freeUDPPort(t))
 	}
 	args = append(args, "-p", local)

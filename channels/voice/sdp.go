@@ -34,6 +34,11 @@ type offer struct {
 	// with port 0, as RFC 3264 wants one m= line per offered one.
 	mediaIndex int
 	desc       *sdp.SessionDescription
+	// direction is the offerer's a=sendrecv, sendonly, recvonly or
+	// inactive for the audio stream (media level, else session level,
+	// else sendrecv); a c= address of 0.0.0.0 (RFC 2543 hold) reads as
+	// sendonly.
+	direction string
 }
 
 // parseOffer reads an SDP offer and picks the first G.711 format in the
@@ -105,13 +110,54 @@ func parseOffer(body []byte) (*offer, error) {
 			return nil, fmt.Errorf("%w: port %d", errBadSDP, port)
 		}
 		o.remote = &net.UDPAddr{IP: ip, Port: port}
+		o.direction = streamDirection(&d, m)
+		if ip.IsUnspecified() && o.direction == dirSendRecv {
+			o.direction = dirSendOnly
+		}
 		return o, nil
 	}
 	return nil, errNoCodec
 }
 
+// SDP stream directions (RFC 3264 section 6.1).
+const (
+	dirSendRecv = "sendrecv"
+	dirSendOnly = "sendonly"
+	dirRecvOnly = "recvonly"
+	dirInactive = "inactive"
+)
+
+// streamDirection is m's direction attribute, else the session's, else
+// sendrecv.
+func streamDirection(d *sdp.SessionDescription, m *sdp.MediaDescription) string {
+	for _, attrs := range [][]sdp.Attribute{m.Attributes, d.Attributes} {
+		for _, a := range attrs {
+			switch a.Key {
+			case dirSendRecv, dirSendOnly, dirRecvOnly, dirInactive:
+				return a.Key
+			}
+		}
+	}
+	return dirSendRecv
+}
+
+// answerDirection is the direction that answers an offer's: what the
+// offerer only sends, the hub only receives, and so on.
+func answerDirection(offered string) string {
+	switch offered {
+	case dirSendOnly:
+		return dirRecvOnly
+	case dirRecvOnly:
+		return dirSendOnly
+	case dirInactive:
+		return dirInactive
+	}
+	return dirSendRecv
+}
+
 // answer builds the hub's SDP answer to o: the chosen codec (and
-// telephone-event) on local, sendrecv, other m= lines refused.
+// telephone-event) on local, in the direction answering o's, other m=
+// lines refused.
 func answer(o *offer, local *net.UDPAddr, sessID, version uint64) ([]byte, error) {
 	ip := local.IP.String()
 	addrType := "IP4"
@@ -146,7 +192,7 @@ func answer(o *offer, local *net.UDPAddr, sessID, version uint64) ([]byte, error
 				sdp.NewAttribute("rtpmap", ev+" telephone-event/8000"),
 				sdp.NewAttribute("fmtp", ev+" 0-16"))
 		}
-		md.Attributes = append(md.Attributes, sdp.NewAttribute("ptime", "20"), sdp.NewPropertyAttribute("sendrecv"))
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("ptime", "20"), sdp.NewPropertyAttribute(answerDirection(o.direction)))
 		d.MediaDescriptions = append(d.MediaDescriptions, md)
 	}
 	b, err := d.Marshal()

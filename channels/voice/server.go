@@ -17,6 +17,10 @@
 // back-to-back user agent and bridges the two legs once it answers,
 // publishing conversation.assigned and call.answered; a phone that is not
 // registered, busy or not answering declines the offer (agent.go).
+// While bridged, the call can be held and resumed from the agent's phone
+// (re-INVITE) or the inbox (call.hold_requested), see holdctl.go, and
+// transferred blind from the inbox or by REFER from the phone once
+// routing accepts it, see transfer.go.
 //
 // Media (RTP, G.711, DTMF, prompts, recording) is package media; one
 // goroutine per answered call drives it.
@@ -34,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -44,7 +49,7 @@ import (
 )
 
 // allowed is the Allow header of every response that needs one.
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REGISTER"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REGISTER, REFER"
 
 // Server is the voice channel. Build it with New and serve with Run.
 type Server struct {
@@ -55,6 +60,13 @@ type Server struct {
 	reg     *registrar
 	prompts *prompts
 	ports   *media.Ports
+	// waits, spoken and recs serve the queue announcements, the
+	// callback offers and the recording retention (announce.go,
+	// spoken.go, retention.go); announced counts announcements played.
+	waits     *waitTracker
+	spoken    *spoken
+	recs      *recordings
+	announced atomic.Int64
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -68,6 +80,7 @@ type Server struct {
 	dialogs map[string]*sipgo.DialogUA // transport (lower case) -> UA with its Contact
 	calls   map[string]*call           // by dialog id
 	legs    map[string]*agentLeg       // agent legs by Call-ID
+	routes  *routingView               // routing's verdicts on transfers
 	callCtx context.Context            // ends every call when Run stops
 	wg      sync.WaitGroup             // call goroutines
 	inSetup sync.WaitGroup             // INVITEs between arrival and ACK
@@ -102,6 +115,8 @@ func New(cfg Config, b bus.Publisher, log *slog.Logger) (*Server, error) {
 	s := &Server{
 		cfg: cfg, bus: b, log: log.With("channel", event.ChannelVoice),
 		numbers: numbers, reg: newRegistrar(cfg, phones), prompts: ps, ports: ports,
+		waits: newWaitTracker(), spoken: newSpoken(cfg.PromptsDir, log.With("channel", event.ChannelVoice)),
+		recs:  &recordings{dir: cfg.RecordingsDir},
 		setup: make(chan struct{}, cfg.MaxCallsInSetup),
 		ready: make(chan struct{}), addrs: make(map[string]net.Addr),
 		dialogs: make(map[string]*sipgo.DialogUA), calls: make(map[string]*call), legs: make(map[string]*agentLeg),
@@ -120,7 +135,14 @@ func New(cfg Config, b bus.Publisher, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("voice: sip client: %w", err)
 	}
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS, sip.UPDATE, sip.REGISTER} {
+	tenants := map[string]bool{}
+	for _, n := range numbers {
+		tenants[n.cfg.Tenant] = true
+	}
+	if s.routes, err = newRoutingView(tenants, cfg.Routing); err != nil {
+		return nil, err
+	}
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS, sip.UPDATE, sip.REGISTER, sip.REFER} {
 		s.srv.OnRequest(m, s.handle)
 	}
 	s.srv.OnNoRoute(s.handle)
@@ -141,6 +163,10 @@ func (s *Server) Addr(network string) net.Addr {
 // Contacts returns the live registrations of an agent's phones, for
 // calling the agent; empty when the phone is not registered.
 func (s *Server) Contacts(tenant, agentID string) []Binding { return s.reg.lookup(tenant, agentID) }
+
+// MediaStats returns the RTP counters of every call since New, summed
+// over the open and the closed media sessions (for load tests and metrics).
+func (s *Server) MediaStats() media.Stats { return s.ports.Stats() }
 
 // Run listens on the configured addresses and serves until ctx ends; then
 // it hangs up the calls in progress (each publishes its call.ended) and
@@ -202,7 +228,16 @@ func (s *Server) Run(ctx context.Context) error {
 			closeAll()
 			return err
 		}
+		if err := s.followControl(callCtx, sub); err != nil {
+			closeAll()
+			return err
+		}
+		if err := s.followQueues(callCtx, sub); err != nil {
+			closeAll()
+			return err
+		}
 	}
+	s.startJanitor(callCtx)
 	close(s.ready)
 	s.log.Info("voice channel listening", "udp", s.Addr("udp"), "tcp", s.Addr("tcp"), "tls", s.Addr("tls"))
 
@@ -337,6 +372,10 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		s.handleInvite(req, tx)
 	case sip.ACK:
 		if c := s.findCall(req); c != nil {
+			select {
+			case c.ack <- req.Body(): // a late offer's answer (lateAnswer)
+			default:
+			}
 			if err := c.dlg.ReadAck(req, tx); err != nil {
 				s.log.Debug("ACK not matching the dialog", "call_id", c.callID, "err", err)
 			}
@@ -360,6 +399,8 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	case sip.UPDATE:
 		s.handleUpdate(req, tx)
+	case sip.REFER:
+		s.handleRefer(req, tx)
 	case sip.OPTIONS:
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", allowed))
@@ -473,8 +514,8 @@ func (t sessionTimer) headers() []sip.Header {
 func readOffer(req *sip.Request, tx sip.ServerTransaction) *offer {
 	body := req.Body()
 	if len(body) == 0 {
-		// Offerless INVITEs (offer in our 200, answer in the ACK) are not
-		// supported: every phone and gateway we serve sends an offer.
+		// Callers call it with a body only: an offerless INVITE is a late
+		// offer (handleInvite), an offerless re-INVITE gets the same media.
 		reply(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here",
 			sip.NewHeader("Warning", `399 hotline "an SDP offer is required"`))
 		return nil
@@ -513,9 +554,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		reply(tx, req, sip.StatusBadRequest, "Bad Request (From without tag)")
 		return
 	}
-	o := readOffer(req, tx)
-	if o == nil {
-		return
+	// o stays nil for a late offer (no SDP in the INVITE): the hub offers
+	// in its 200 OK and the caller answers in the ACK.
+	var o *offer
+	if len(req.Body()) > 0 {
+		if o = readOffer(req, tx); o == nil {
+			return
+		}
 	}
 	timer, ok := s.negotiateTimer(req, tx)
 	if !ok {
@@ -579,16 +624,19 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.sess = sess
 	s.mu.Unlock()
 	mc := media.PCMU
-	if o.codec.name == "PCMA" {
+	if o != nil && o.codec.name == "PCMA" {
 		mc = media.PCMA
 	}
 	c.codec = mc
-	if err := sess.Start(o.remote, mc, o.dtmfPT); err != nil {
+	if o == nil {
+		c.answer, err = agentOffer(sess.LocalAddr(), mc, c.sdpSession, 1, dirSendRecv)
+	} else if err = sess.Start(o.remote, mc, o.dtmfPT); err != nil {
 		sess.Close()
 		fail(sip.StatusInternalServerError, "Server Internal Error", fmt.Errorf("rtp start: %w", err))
 		return
+	} else {
+		c.answer, err = answer(o, sess.LocalAddr(), c.sdpSession, 1)
 	}
-	c.answer, err = answer(o, sess.LocalAddr(), c.sdpSession, 1)
 	if err != nil {
 		sess.Close()
 		fail(sip.StatusInternalServerError, "Server Internal Error", err)
@@ -625,6 +673,12 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			reason = event.EndAbandoned
 		}
 		c.publishEnd(reason)
+		return
+	}
+	if o == nil && !c.lateAnswer(sess) {
+		sess.Close()
+		c.hangup()
+		c.publishEnd(event.EndFailed)
 		return
 	}
 	<-s.setup
@@ -670,6 +724,9 @@ func (s *Server) forget(c *call) {
 // offer from the caller) with the same media: same port, same codec.
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.findCall(req)
+	if c == nil && s.legReinvite(req, tx) {
+		return
+	}
 	if c == nil {
 		reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return

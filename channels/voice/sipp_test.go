@@ -198,7 +198,7 @@ func TestSippClosedVoicemail(t *testing.T) {
 	cfg.MaxVoicemail = 3 * time.Second
 	h := startHub(t, cfg, nil)
 	mustSipp(t, h, "uac_hub_hangup.xml", testClosed, callerAudio())
-	evs := endedCall(t, h, event.CallStarted, event.CallRecorded, event.CallEnded)
+	evs := endedCall(t, h, event.CallStarted, event.CallRecorded, event.ConversationQueued, event.CallEnded)
 	rec := decode[*event.CallRecordedData](t, evs[1])
 	if rec.Kind != event.RecordingVoicemail || rec.Recording.ContentType != "audio/wav" || rec.DurationMs <= 0 {
 		t.Errorf("call.recorded = %+v", rec)
@@ -216,7 +216,10 @@ func TestSippClosedVoicemail(t *testing.T) {
 	if info.Channels != 2 || info.RMS[0] < 100 || info.RMS[1] < 10 {
 		t.Errorf("recording = %+v, want the caller's audio on the left and the beep on the right", info)
 	}
-	if end := decode[*event.CallEndedData](t, evs[2]); end.Reason != event.EndVoicemail {
+	if cq := decode[*event.ConversationQueuedData](t, evs[2]); cq.Queue != "general" || cq.Language != "en" {
+		t.Errorf("conversation.queued = %+v, want the voicemail queued in the default queue", cq)
+	}
+	if end := decode[*event.CallEndedData](t, evs[3]); end.Reason != event.EndVoicemail {
 		t.Errorf("call.ended = %+v", end)
 	}
 	if left, _ := filepath.Glob(filepath.Join(cfg.RecordingsDir, "tmp-*")); len(left) > 0 {

@@ -35,8 +35,18 @@ type Voice struct {
 	RetryAfter      time.Duration `mapstructure:"retry_after" yaml:"retry_after"`
 	MaxVoicemail    time.Duration `mapstructure:"max_voicemail" yaml:"max_voicemail"`
 	MinSE           time.Duration `mapstructure:"min_se" yaml:"min_se"`
-	Numbers         []VoiceNumber `mapstructure:"numbers" yaml:"numbers"`
-	Phones          []VoicePhone  `mapstructure:"phones" yaml:"phones"`
+	// AnnounceEvery is how often waiting callers hear their position and
+	// estimated wait; 0 disables the announcements.
+	AnnounceEvery time.Duration `mapstructure:"announce_every" yaml:"announce_every"`
+	// CallbackOfferAfter: callers whose estimated wait exceeds it are
+	// offered a callback; 0 disables the offer.
+	CallbackOfferAfter time.Duration `mapstructure:"callback_offer_after" yaml:"callback_offer_after"`
+	// RecordingRetention is how long recordings and voicemail are kept;
+	// 0 keeps them forever.
+	RecordingRetention time.Duration `mapstructure:"recording_retention" yaml:"recording_retention"`
+
+	Numbers []VoiceNumber `mapstructure:"numbers" yaml:"numbers"`
+	Phones  []VoicePhone  `mapstructure:"phones" yaml:"phones"`
 }
 
 // VoiceTLS is the optional SIP over TLS listener.
@@ -87,6 +97,9 @@ func defaultVoice() Voice {
 		RetryAfter:      voice.DefaultRetryAfter,
 		MaxVoicemail:    voice.DefaultMaxVoicemail,
 		MinSE:           voice.DefaultMinSE,
+
+		AnnounceEvery:      voice.DefaultAnnounceEvery,
+		CallbackOfferAfter: voice.DefaultCallbackOfferAfter,
 	}
 }
 
@@ -100,6 +113,8 @@ func (c Config) VoiceConfig() voice.Config {
 		Host: v.Host, RTPIP: v.RTPIP, RTPPortMin: v.RTPPortMin, RTPPortMax: v.RTPPortMax,
 		PromptsDir: v.PromptsDir, RecordingsDir: v.RecordingsDir, Realm: v.Realm,
 		MaxCallsInSetup: v.MaxCallsInSetup, RetryAfter: v.RetryAfter, MaxVoicemail: v.MaxVoicemail, MinSE: v.MinSE,
+		AnnounceEvery: offIfZero(v.AnnounceEvery), CallbackOfferAfter: offIfZero(v.CallbackOfferAfter),
+		RecordingRetention: v.RecordingRetention,
 	}
 	if out.PromptsDir == "" {
 		out.PromptsDir = filepath.Join(c.DataDir, "prompts")
@@ -122,7 +137,24 @@ func (c Config) VoiceConfig() voice.Config {
 // validateVoice checks the voice section with the channel's own rules,
 // whether or not it is enabled.
 func validateVoice(ck *checker, c Config) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"voice.announce_every", c.Voice.AnnounceEvery}, {"voice.callback_offer_after", c.Voice.CallbackOfferAfter}} {
+		if d.v < 0 {
+			ck.add(d.key, "must not be negative (0 disables it), got %v", d.v)
+		}
+	}
 	if err := c.VoiceConfig().Validate(); err != nil {
 		ck.add("voice", "%v", err)
 	}
+}
+
+// offIfZero maps the file's "0 disables" to the channel's negative
+// (its zero means the default).
+func offIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
