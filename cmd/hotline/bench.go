@@ -105,7 +105,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	f.IntVar(&latencyRate, "latency-rate", 0, "events per second for the latency run (0: skip it)")
 	f.IntVar(&latency.Events, "latency-events", 10000, "events measured by the latency run")
 	f.StringVar(&latency.Topic, "latency-topic", "busbench.latency", "topic of the latency run")
-	cmd.AddCommand(busCmd, newBenchChatCmd(g), newBenchChatWorkerCmd())
+	cmd.AddCommand(busCmd, newBenchChatCmd(g), newBenchChatWorkerCmd(), newBenchVoiceCmd(g))
 	return cmd
 }
 
