@@ -181,7 +181,7 @@ func buildOpenAPI() m {
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
-		"components": withSchemas(withSchemas(components(), directorySchemas()), searchSchemas()),
+		"components": withSchemas(withSchemas(withSchemas(components(), directorySchemas()), searchSchemas()), callSchemas()),
 	}
 }
 
@@ -345,7 +345,7 @@ func paths() m {
 					"503": errAuthUnavailable,
 				}, "`invalid_field`: an invalid value, a change of one's own role, `unlocked: false`, re-enabling a disabled account, or disabling oneself.")),
 		},
-	}, merge(inboxPaths(), merge(directoryPaths(), searchPaths())))
+	}, merge(merge(inboxPaths(), callPaths()), merge(directoryPaths(), searchPaths())))
 }
 
 const conv = "/api/v1/tenants/{tenant}/conversations/{id}"
@@ -537,6 +537,7 @@ func components() m {
 		"messages":      integer("Messages in the thread, including dropped ones."),
 		"first_line":    str("With `view=contact` only: the first line of the oldest message kept, at most 120 characters."),
 		"tags":          array("The conversation's tags, lowercase; empty when it has none.", m{"type": "string"}),
+		"call":          ref("Call"),
 	}
 	summaryRequired := []string{"id", "tenant", "channel", "customer", "status", "last_activity", "messages", "tags"}
 	return m{
@@ -630,11 +631,11 @@ func components() m {
 			}),
 			"ConversationSummary": object("What lists and the WebSocket show of a conversation.", summaryRequired, summaryProps),
 			"ConversationDetail": object("One conversation with its thread and notes.",
-				append([]string{"thread", "notes"}, summaryRequired...), merge(summaryProps, m{
+				append([]string{"thread", "notes"}, summaryRequired...), merge(merge(summaryProps, m{
 					"thread":         array("Messages, oldest first.", ref("Entry")),
 					"thread_dropped": integer("The oldest entries dropped past the view's bound."),
 					"notes":          array("Internal notes, oldest first.", ref("Note")),
-				})),
+				}), callDetailProps())),
 			"ConversationList": object("", []string{"conversations"}, m{"conversations": array("", ref("ConversationSummary"))}),
 			"Entry": object("One message of a thread.", []string{"message_id", "direction", "text", "time", "delivered"}, m{
 				"message_id":     str(""),

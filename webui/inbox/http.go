@@ -31,6 +31,8 @@ import (
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/resolve                  the same
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/reopen                   its last agent, supervisors, admins
 //	PUT  /api/v1/tenants/{tenant}/conversations/{id}/tags {tags}             the assigned agent; supervisors, admins any
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/call/hold|resume         the assigned agent, supervisors, admins (calls.go)
+//	GET  /api/v1/tenants/{tenant}/conversations/{id}/recordings/{sha256}      who may read it, as GET conversations/{id} (calls.go)
 //	GET  /api/v1/tenants/{tenant}/me, PUT .../me/presence {presence,reason}    routing agents (PUT: not analysts)
 //	GET  /api/v1/tenants/{tenant}/ws                                          the live socket
 //
@@ -53,6 +55,9 @@ func (i *Inbox) Routes(mux *http.ServeMux) {
 	mux.Handle("POST "+base+"conversations/{id}/resolve", h(write, i.handleResolve))
 	mux.Handle("POST "+base+"conversations/{id}/reopen", h(write, i.handleReopen))
 	mux.Handle("PUT "+base+"conversations/{id}/tags", h(write, i.handleTags))
+	mux.Handle("POST "+base+"conversations/{id}/call/hold", h(write, i.handleHold))
+	mux.Handle("POST "+base+"conversations/{id}/call/resume", h(write, i.handleResume))
+	mux.Handle("GET "+base+"conversations/{id}/recordings/{sha256}", h(read, i.handleRecording))
 	mux.Handle("GET "+base+"me", h(read, i.handleMe))
 	mux.Handle("PUT "+base+"me/presence", h(write, i.handlePresence))
 	mux.Handle("GET "+base+"ws", h(read, i.handleWS))

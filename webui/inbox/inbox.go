@@ -103,6 +103,9 @@ type Config struct {
 	TypingMaxAge  time.Duration
 	// RetainClosed: see DefaultRetainClosed.
 	RetainClosed time.Duration
+	// RecordingsDir is the voice channel's recordings directory, where
+	// call.recorded's WAV files are <sha256>.wav; empty serves none.
+	RecordingsDir string
 }
 
 func (c Config) withDefaults() Config {

@@ -349,6 +349,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			want{"agent1": 200, "super": 200, "analyst": 403, "admin": 200},
 			want{"agent1": 403, "super": 200, "analyst": 403, "admin": 200},
 			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
+		// Chats have no call to hold; recordings only of a call.recorded
+		// (calls_test.go covers calls).
+		{"hold", "POST", "conversations/%s/call/hold", "",
+			want{"agent1": 409, "super": 409, "analyst": 403, "admin": 409},
+			want{"agent1": 403, "super": 409, "analyst": 403, "admin": 409},
+			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
+		{"resume", "POST", "conversations/%s/call/resume", "",
+			want{"agent1": 409, "super": 409, "analyst": 403, "admin": 409},
+			want{"agent1": 403, "super": 409, "analyst": 403, "admin": 409},
+			want{"agent1": 404, "super": 404, "analyst": 403, "admin": 404}},
+		{"recording", "GET", "conversations/%s/recordings/abababababababababababababababababababababababababababababababab", "",
+			all(404), want{"agent1": 403, "super": 404, "analyst": 404, "admin": 404}, all(404)},
 		{"me", "GET", "me", "", all(200), nil, all(404)},
 		{"presence", "PUT", "me/presence", "presence",
 			want{"agent1": 200, "super": 403, "analyst": 403, "admin": 403}, nil,

@@ -73,6 +73,8 @@ type Summary struct {
 	// Tags are the conversation's tags (conversation.tagged), never nil
 	// in what the API sends, so a client sees a cleared set as one.
 	Tags []string `json:"tags"`
+	// Call is the conversation's current call, for voice (calls.go).
+	Call *Call `json:"call,omitempty"`
 }
 
 // Detail is one conversation with its thread and notes.
@@ -82,6 +84,11 @@ type Detail struct {
 	// ThreadDropped counts the oldest entries dropped past Config.MaxThread.
 	ThreadDropped int    `json:"thread_dropped,omitempty"`
 	Notes         []Note `json:"notes"`
+	// CallLog, CallLogDropped, Recordings: the conversation's calls
+	// (calls.go).
+	CallLog        []CallEntry `json:"call_log,omitempty"`
+	CallLogDropped int         `json:"call_log_dropped,omitempty"`
+	Recordings     []Recording `json:"recordings,omitempty"`
 }
 
 // Conversation is the inbox's view of one conversation.
@@ -93,6 +100,7 @@ type Conversation struct {
 	lastAgent string
 	pending   map[string]string // delivery results for replies not folded yet
 	notes     map[string]bool
+	calls     *callFold // nil without calls (calls.go)
 }
 
 func (c *Conversation) summary() Summary {
@@ -106,6 +114,7 @@ func (c *Conversation) summary() Summary {
 	if s.Tags == nil {
 		s.Tags = []string{}
 	}
+	s.Call = c.calls.view(c.Status)
 	return s
 }
 
@@ -120,6 +129,7 @@ func (c *Conversation) detail() Detail {
 	if d.Notes == nil {
 		d.Notes = []Note{}
 	}
+	c.callDetail(&d)
 	return d
 }
 
@@ -342,10 +352,12 @@ func (i *Inbox) foldConversations(d *bus.Delivery) {
 		if c.Status == "" {
 			c.Status = StatusWaiting
 		}
+		i.foldCall(c, e, d)
 	default:
 		if c == nil {
 			return
 		}
+		i.foldCall(c, e, p)
 	}
 	c.touch(e.Time)
 	i.changed(t, c, before, entry)

@@ -33,7 +33,10 @@ func (a *App) newContactCentre(cfg config.Config, log *slog.Logger) error {
 	if a.router, err = routing.New(routing.Config{}, a.bus, log); err != nil {
 		return err
 	}
-	if a.inbox, err = inbox.New(inbox.Config{}, a.bus, a.auth, log); err != nil {
+	// The inbox streams the voice channel's recordings and voicemail from
+	// the same directory (voice.recordings_dir and its default), whether
+	// or not voice is enabled in this process.
+	if a.inbox, err = inbox.New(inbox.Config{RecordingsDir: cfg.VoiceConfig().RecordingsDir}, a.bus, a.auth, log); err != nil {
 		return err
 	}
 	a.chat, err = chat.New(chat.Config{SecretFile: filepath.Join(cfg.DataDir, "chat.secret")}, a.bus, log)

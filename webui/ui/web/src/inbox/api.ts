@@ -2,6 +2,7 @@
 // (queues, agents, canned answers), as the inbox screens use them. Every
 // failure is an ApiError (../api).
 import { call, json } from "../api";
+import type { Call, CallEntry, Recording } from "./calls";
 
 export const statuses = ["waiting", "offered", "assigned", "resolved", "abandoned"] as const;
 export type Status = (typeof statuses)[number];
@@ -36,6 +37,8 @@ export interface Summary {
   first_line?: string;
   /** The conversation's tags, lowercase (empty when none). */
   tags?: string[];
+  /** The conversation's current call (voice). */
+  call?: Call;
 }
 
 /** One message of a thread. */
@@ -67,6 +70,10 @@ export interface Detail extends Summary {
   thread: Entry[];
   thread_dropped?: number;
   notes: Note[];
+  /** The call log and the recordings of a voice conversation. */
+  call_log?: CallEntry[];
+  call_log_dropped?: number;
+  recordings?: Recording[];
 }
 
 export interface Me {
@@ -175,6 +182,21 @@ export class InboxApi {
   /** Replaces the conversation's tags with the whole set tags ([] clears them). */
   tags(id: string, tags: string[]): Promise<Detail> {
     return this.send("PUT", this.conv(id, "tags"), { tags });
+  }
+
+  /**
+   * Asks for the call to be held (or resumed). confirmed is false when the
+   * phone system had not acted yet when the server answered (202): the
+   * change arrives on the socket later.
+   */
+  async hold(id: string, hold: boolean): Promise<{ detail: Detail; confirmed: boolean }> {
+    const res = await call("POST", this.base + this.conv(id, hold ? "call/hold" : "call/resume"), {}, this.csrf);
+    return { detail: await json<Detail>(res), confirmed: res.status !== 202 };
+  }
+
+  /** Where a recording of the conversation plays from (same origin, with the session cookie). */
+  recordingURL(id: string, sha256: string): string {
+    return this.base + this.conv(id, "recordings/" + encodeURIComponent(sha256));
   }
 
   me(): Promise<Me> {

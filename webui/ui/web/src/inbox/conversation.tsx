@@ -5,6 +5,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { newClientId, privileged, type Answer, type Detail, type Entry, type Summary } from "./api";
+import { CallBar } from "./call";
+import { live as callLive } from "./calls";
 import { Composer, type Mode } from "./composer";
 import { expired, inboxError, useInbox } from "./context";
 import { channelLabel, customerLabel, statusLabel } from "./labels";
@@ -178,7 +180,8 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
   const assignedToMe = cur.status === "assigned" && cur.agent_id === me;
   const offeredToMe = cur.status === "offered" && cur.offer?.agent_id === me;
   const live = cur.status === "waiting" || cur.status === "offered" || cur.status === "assigned";
-  const canReply = !analyst && cur.status === "assigned" && (assignedToMe || priv);
+  // A call has no written replies: notes only.
+  const canReply = !analyst && cur.status === "assigned" && (assignedToMe || priv) && cur.channel !== "voice";
   const canNote = !analyst && (priv || assignedToMe || offeredToMe || cur.agent_id === me || cur.status === "waiting");
   const canResolve = !analyst && live && (priv || assignedToMe);
   const canReopen = !analyst && !live && !!cur.queue && (priv || cur.agent_id === me);
@@ -206,7 +209,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
             <Tags conversation={cur} editable={canTag} onDone={setDetail} />
           </div>
           <div class="conv-actions">
-            {offeredToMe ? (
+            {offeredToMe && !callLive(cur.call) ? (
               <>
                 <button type="button" data-testid="conv-accept" disabled={busy} onClick={() => void act(() => api.accept(id))}>
                   {t("inbox.offer.accept")}
@@ -233,6 +236,14 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
             ) : null}
           </div>
         </header>
+        {cur.call ? (
+          <CallBar
+            conv={cur}
+            canControl={!analyst && cur.status === "assigned" && (assignedToMe || priv)}
+            ringingForMe={offeredToMe && cur.call.state === "ringing"}
+            onDone={setDetail}
+          />
+        ) : null}
         {error ? (
           <p class="error" role="alert" data-testid="conversation-error">
             {inboxError(t, error)}
@@ -259,7 +270,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
             onScript={setScript}
           />
         )}
-        {!canReply && live && !offeredToMe && !analyst ? (
+        {!canReply && live && !offeredToMe && !analyst && !(cur.channel === "voice" && (assignedToMe || priv)) ? (
           <p class="muted help" data-testid="not-yours">
             {t("inbox.conv.not_yours")}
           </p>

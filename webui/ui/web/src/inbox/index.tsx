@@ -8,6 +8,8 @@ import { ApiError, type Session } from "../api";
 import { useI18n } from "../i18n";
 import { conversationHash, navigate } from "../route";
 import { byActivity, InboxApi, isMine, presences, privileged, statuses, type ListView, type Me, type Presence, type Queue, type Summary } from "./api";
+import { CallBadge, PhoneIcon } from "./call";
+import { live as callLive } from "./calls";
 import { ConversationView } from "./conversation";
 import { tabKeys } from "./a11y";
 import { expired, Inbox, inboxError, useInbox, type InboxContext } from "./context";
@@ -253,6 +255,16 @@ export function InboxPage({ session, conversation, onExpired }: Props) {
   const shown = tab === "mine" ? mine : tab === "queues" ? waiting : everything;
   const hasOffers = mine.some((s) => s.status === "offered");
   const now = useNow(hasOffers);
+  // Calls ringing the agent's phone pop up: the first opens by itself when
+  // no conversation is open, so the caller's dossier shows as the phone rings.
+  const ringing = mine.filter((s) => s.status === "offered" && s.offer?.agent_id === acc.id && s.call?.state === "ringing");
+  const popped = useRef(new Set<string>());
+  const firstRinging = ringing[0]?.id;
+  useEffect(() => {
+    if (!firstRinging || popped.current.has(firstRinging)) return;
+    popped.current.add(firstRinging);
+    if (!conversation) navigate(conversationHash(firstRinging));
+  }, [firstRinging, conversation]);
 
   const tabs: { id: ListView; label: string; count: number; badge?: number }[] = [
     { id: "mine", label: t("inbox.tab.mine"), count: mine.length, badge: unreadMine },
@@ -275,6 +287,19 @@ export function InboxPage({ session, conversation, onExpired }: Props) {
               {t("inbox.no_inbox")}
             </p>
           ) : null}
+          {ringing.map((s) => (
+            <div key={s.id} class="ringing-call" role="alert" data-testid="ringing-call" data-id={s.id}>
+              <PhoneIcon />
+              <span>
+                {s.call && s.call.from !== "anonymous" ? t("inbox.call.incoming", { number: s.call.from }) : t("inbox.call.incoming_anonymous")}
+              </span>
+              {s.id === conversation ? null : (
+                <a href={conversationHash(s.id)} data-testid="ringing-open">
+                  {t("inbox.call.open")}
+                </a>
+              )}
+            </div>
+          ))}
           {noInbox ? null : (
             <>
               <div class="tabs" role="tablist" aria-label={t("inbox.lists")} onKeyDown={tabKeys}>
@@ -447,7 +472,7 @@ function ListItem(props: {
         <span class="who">{customerLabel(t, s.customer)}</span>
         <span class="meta">
           <span class={"status status-" + s.status}>{statusLabel(t, s.status)}</span>
-          <span>{channelLabel(t, s.channel)}</span>
+          {s.call ? <CallBadge s={s} /> : <span>{channelLabel(t, s.channel)}</span>}
           {s.queue ? <span>{queues.find((q) => q.id === s.queue)?.name || s.queue}</span> : null}
           <time dateTime={s.last_activity}>{formatTime(lang, s.last_activity, now)}</time>
         </span>
@@ -457,7 +482,11 @@ function ListItem(props: {
           </span>
         ) : null}
       </a>
-      {offeredToMe ? (
+      {offeredToMe && callLive(s.call) ? (
+        <p class="offer ringing-hint" data-testid="offer-pick-up">
+          {t("inbox.call.pick_up")}
+        </p>
+      ) : offeredToMe ? (
         <div class="offer" role="group" aria-label={t("inbox.offer.label")}>
           <span class="countdown" data-testid="offer-countdown" aria-live="off">
             {left > 0 ? t("inbox.offer.expires", { time: clock(left) }) : t("inbox.offer.expired")}

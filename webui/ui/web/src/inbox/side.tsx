@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { useI18n } from "../i18n";
+import { conversationHash } from "../route";
 import { SearchApi, searchUnavailable, type Contact, type Dossier, type LookupKind, type StoredConversation } from "../search/api";
 import { searchError } from "../search/errors";
 import { StoredThread } from "../search/thread";
@@ -154,6 +155,12 @@ export function DossierPanel({ current, contactId }: { current: string; contactI
                     </span>
                     <span class="first">{c.customer_name || c.customer_address || t("search.customer.unknown")}</span>
                   </button>
+                  {c.channel === "voice" ? (
+                    // The call's recording and voicemail play in the conversation view.
+                    <a class="dossier-call" href={conversationHash(c.id)} data-testid={"dossier-open-call-" + c.id}>
+                      {t("inbox.dossier.open_call")}
+                    </a>
+                  ) : null}
                 </li>
               ))}
             </ul>

@@ -5,6 +5,8 @@
 import { useEffect, useRef } from "preact/hooks";
 import { useI18n } from "../i18n";
 import type { Detail, Entry, Note } from "./api";
+import { CallLine } from "./call";
+import type { CallEntry } from "./calls";
 import { useInbox } from "./context";
 import { customerLabel } from "./labels";
 import { formatDateTime, formatTime } from "./time";
@@ -18,7 +20,7 @@ export interface Pending {
   error?: string;
 }
 
-type Item = { at: number; entry: Entry } | { at: number; note: Note };
+type Item = { at: number; entry: Entry } | { at: number; note: Note } | { at: number; call: CallEntry };
 
 interface Props {
   detail: Detail;
@@ -38,6 +40,7 @@ export function Thread({ detail, pending = [], onRetry, onDiscard, typing, label
   const items: Item[] = [
     ...detail.thread.map((e) => ({ at: Date.parse(e.time), entry: e })),
     ...detail.notes.map((n) => ({ at: Date.parse(n.time), note: n })),
+    ...(detail.call_log ?? []).map((c) => ({ at: Date.parse(c.time), call: c })),
   ].sort((a, b) => a.at - b.at);
   const agentName = (id: string | undefined) =>
     id === me ? t("inbox.thread.you", { name: myName }) : (id && names.get(id)) || t("inbox.thread.agent");
@@ -56,7 +59,9 @@ export function Thread({ detail, pending = [], onRetry, onDiscard, typing, label
         </li>
       ) : null}
       {items.map((it) =>
-        "entry" in it ? (
+        "call" in it ? (
+          <CallLine key={"c" + it.call.id} e={it.call} conv={detail} />
+        ) : "entry" in it ? (
           <li
             key={"m" + it.entry.message_id}
             class={"bubble " + (it.entry.direction === "in" ? "in" : "out")}
