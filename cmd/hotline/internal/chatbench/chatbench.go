@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
 
 // Options configure a bench run. The defaults (Defaults) are the target
@@ -159,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("chatbench: data directory: %w", err)
 	}
-	r := &Report{Start: time.Now().UTC(), LoadAvg: loadAvg(), DataDir: dir, Options: Settings{
+	r := &Report{Start: time.Now().UTC(), LoadAvg: procstat.LoadAvg(), DataDir: dir, Options: Settings{
 		Agents: o.Agents, Customers: o.Customers, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup,
 		Drain: o.Drain, ReplyEvery: o.ReplyEvery, Workers: o.Workers, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
 	c := &coordinator{o: o}
@@ -175,7 +176,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	r.Phases = append(r.Phases, p)
-	r.LoadEnd = loadAvg()
+	r.LoadEnd = procstat.LoadAvg()
 	r.Profiled = o.CPUProfile
 	return r, nil
 }
@@ -206,7 +207,7 @@ func (c *coordinator) relayPhase(ctx context.Context) (PhaseReport, error) {
 
 func (c *coordinator) hubPhase(ctx context.Context, dir string) (PhaseReport, error) {
 	// The hub's peak memory is its own, not the baseline's.
-	resetPeakRSS()
+	procstat.ResetPeakRSS()
 	start := time.Now()
 	h, err := startHub(ctx, c.o.Config, dir, c.o.Agents, c.o.Capacity(), c.o.Log, func(f string, a ...any) { c.progress("hub: "+f, a...) })
 	if err != nil {
@@ -485,9 +486,9 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 // profile over the measured window of a phase starting at t0.
 func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, rep *PhaseReport) error {
 	o := c.o
-	heap := newHeapSampler()
+	heap := procstat.NewHeapSampler()
 	sleepUntil(ctx, t0.Add(o.Warmup))
-	cpu0 := processCPU()
+	cpu0 := procstat.CPU()
 	if mode == modeHub && o.MutexProfile != "" {
 		prev := runtime.SetMutexProfileFraction(mutexProfileRate)
 		defer func() {
@@ -514,7 +515,7 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(end) && ctx.Err() == nil {
-		rep.HubHeapPeak = max(rep.HubHeapPeak, heap.inUse())
+		rep.HubHeapPeak = max(rep.HubHeapPeak, heapInUse(heap))
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
@@ -523,15 +524,15 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	if profiling {
 		pprof.StopCPUProfile()
 	}
-	rep.HubCPU = processCPU() - cpu0
+	rep.HubCPU = procstat.CPU() - cpu0
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
 			return err
 		}
 	}
-	rep.HubHeapInUse = heap.inUse()
+	rep.HubHeapInUse = heapInUse(heap)
 	rep.HubHeapPeak = max(rep.HubHeapPeak, rep.HubHeapInUse)
-	rep.HubPeakRSS = peakRSS()
+	rep.HubPeakRSS = procstat.PeakRSS()
 	return ctx.Err()
 }
 
@@ -559,4 +560,10 @@ func orElse(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// heapInUse is the Go heap in use, in bytes.
+func heapInUse(h *procstat.HeapSampler) int64 {
+	n, _ := h.Read()
+	return n
 }

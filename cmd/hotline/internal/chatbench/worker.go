@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 	"github.com/hotline-hub/hotline/webui/auth"
 )
 
@@ -720,9 +721,9 @@ func (w *worker) measure(ctx context.Context, t0 time.Time) (*workerResult, erro
 	go func() {
 		defer bg.Done()
 		sleepUntil(ctx, warmEnd)
-		cpu0 = processCPU()
+		cpu0 = procstat.CPU()
 		sleepUntil(ctx, end)
-		cpu1 = processCPU()
+		cpu1 = procstat.CPU()
 	}()
 
 	if n := len(w.customers); n > 0 && w.p.Rate > 0 {

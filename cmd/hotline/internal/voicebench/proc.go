@@ -5,91 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 )
-
-// processCPU is this process's user+sys CPU time so far (sipp, a child,
-// is not in it).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSS is this process's VmHWM in bytes, 0 where /proc is absent.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// resetPeakRSS sets VmHWM back to the current RSS (Linux ≥ 4.0), so the
-// hub's peak is not the baseline's.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
-
-// heapSampler reads the Go heap in use (objects plus free space in
-// in-use spans) and the goroutine count without stopping the world.
-type heapSampler struct {
-	s []metrics.Sample
-}
-
-func newHeapSampler() *heapSampler {
-	return &heapSampler{s: []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/unused:bytes"},
-		{Name: "/sched/goroutines:goroutines"},
-	}}
-}
-
-// read returns the heap in use and the number of goroutines.
-func (h *heapSampler) read() (heap int64, goroutines int) {
-	metrics.Read(h.s)
-	for i, s := range h.s {
-		if s.Value.Kind() != metrics.KindUint64 {
-			continue
-		}
-		if i < 2 {
-			heap += int64(s.Value.Uint64())
-		} else {
-			goroutines = int(s.Value.Uint64())
-		}
-	}
-	return heap, goroutines
-}
-
-// loadAvg is the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
 
 // udpDrops tracks the receive-buffer drops of the hub's RTP sockets, read
 // from /proc/net/udp: packets that reached the hub's port but found its

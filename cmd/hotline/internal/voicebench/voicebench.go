@@ -43,6 +43,7 @@ import (
 
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
 
 // Modes of a run.
@@ -205,7 +206,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 			return nil, err
 		}
 	}
-	r := &Report{Start: time.Now().UTC(), LoadAvg: loadAvg(), Options: Settings{
+	r := &Report{Start: time.Now().UTC(), LoadAvg: procstat.LoadAvg(), Options: Settings{
 		Mode: o.Mode, Rate: o.Rate, Duration: o.Duration, Calls: o.Calls, Hold: o.Hold,
 		SippProcs: o.SippProcs, Number: o.number(), Media: o.Media}}
 	if o.KeepLogs {
@@ -223,7 +224,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 		return nil, err
 	}
 	r.Phases = append(r.Phases, p)
-	r.LoadEnd = loadAvg()
+	r.LoadEnd = procstat.LoadAvg()
 	r.Profiled = o.CPUProfile
 	return r, nil
 }
@@ -340,7 +341,7 @@ func (c *coordinator) baseline(ctx context.Context) (PhaseReport, error) {
 
 // hubPhase starts the hub and runs the callers against it.
 func (c *coordinator) hubPhase(ctx context.Context, dataDir string) (PhaseReport, error) {
-	resetPeakRSS()
+	procstat.ResetPeakRSS()
 	h, err := startHub(ctx, c.o.Config, dataDir, c.o.RTPPortMin, c.o.RTPPortMax, c.o.Log)
 	if err != nil {
 		return PhaseReport{}, err
@@ -547,7 +548,7 @@ func (c *coordinator) window(t0 time.Time) (time.Time, time.Time) {
 // the measured window, and its profiles.
 func (c *coordinator) sampleHub(ctx context.Context, h *hub, t0 time.Time, s *hubSample) error {
 	o := c.o
-	heap := newHeapSampler()
+	heap := procstat.NewHeapSampler()
 	sipPort := 0
 	if a, ok := h.voice.Addr("udp").(*net.UDPAddr); ok {
 		sipPort = a.Port
@@ -566,7 +567,7 @@ func (c *coordinator) sampleHub(ctx context.Context, h *hub, t0 time.Time, s *hu
 	if !sleepUntil(ctx, from) {
 		return nil
 	}
-	cpu0 := processCPU()
+	cpu0 := procstat.CPU()
 	s.media0 = readMedia()
 	s.callsUp0 = callsUp()
 	if o.CPUProfile != "" {
@@ -583,7 +584,7 @@ func (c *coordinator) sampleHub(ctx context.Context, h *hub, t0 time.Time, s *hu
 	defer tick.Stop()
 	n := 0
 	for time.Now().Before(to) && ctx.Err() == nil {
-		hp, g := heap.read()
+		hp, g := heap.Read()
 		s.heapPeak = max(s.heapPeak, hp)
 		s.goroutines = max(s.goroutines, g)
 		if n%4 == 0 {
@@ -595,15 +596,15 @@ func (c *coordinator) sampleHub(ctx context.Context, h *hub, t0 time.Time, s *hu
 		case <-ctx.Done():
 		}
 	}
-	s.cpu = processCPU() - cpu0
+	s.cpu = procstat.CPU() - cpu0
 	s.window = time.Since(from)
 	s.media1 = readMedia()
 	s.callsUp1 = callsUp()
 	drops.sample()
 	s.drops, s.sipDrops = drops.total()
-	s.heapEnd, _ = heap.read()
+	s.heapEnd, _ = heap.Read()
 	s.heapPeak = max(s.heapPeak, s.heapEnd)
-	s.peakRSS = peakRSS()
+	s.peakRSS = procstat.PeakRSS()
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -74,7 +75,7 @@ func TestRunRate(t *testing.T) {
 	if hub.RTP == nil || hub.RTP.PacketsOut == 0 {
 		t.Errorf("the hub sent no prompt audio: %+v", hub.RTP)
 	}
-	if hub.HubCPU <= 0 || hub.HubPeakRSS <= 0 && peakRSS() > 0 {
+	if hub.HubCPU <= 0 || hub.HubPeakRSS <= 0 && procstat.PeakRSS() > 0 {
 		t.Errorf("hub CPU %s, peak RSS %d", hub.HubCPU, hub.HubPeakRSS)
 	}
 	var text bytes.Buffer

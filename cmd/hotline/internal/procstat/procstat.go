@@ -1,0 +1,96 @@
+// Package procstat reads what the load commands report of their own
+// process: CPU time, peak resident memory, Go heap and goroutines, and the
+// machine's load average.
+package procstat
+
+import (
+	"bufio"
+	"os"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CPU is this process's user+sys CPU time so far (children, such as load
+// generators it started, are not in it).
+func CPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// PeakRSS is this process's VmHWM in bytes, 0 where /proc is absent.
+func PeakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// ResetPeakRSS sets VmHWM back to the current RSS (Linux ≥ 4.0), so a
+// phase's peak is not the previous phase's. It reports whether it could.
+func ResetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// HeapSampler reads the Go heap in use (objects plus free space in in-use
+// spans, as MemStats.HeapInuse) and the goroutine count without stopping
+// the world.
+type HeapSampler struct {
+	s []metrics.Sample
+}
+
+// NewHeapSampler returns a sampler.
+func NewHeapSampler() *HeapSampler {
+	return &HeapSampler{s: []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+	}}
+}
+
+// Read returns the heap in use in bytes and the number of goroutines.
+func (h *HeapSampler) Read() (heap int64, goroutines int) {
+	metrics.Read(h.s)
+	for i, s := range h.s {
+		if s.Value.Kind() != metrics.KindUint64 {
+			continue
+		}
+		if i < 2 {
+			heap += int64(s.Value.Uint64())
+		} else {
+			goroutines = int(s.Value.Uint64())
+		}
+	}
+	return heap, goroutines
+}
+
+// LoadAvg is the first three fields of /proc/loadavg, "unknown" where it
+// is absent.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
