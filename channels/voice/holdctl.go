@@ -19,9 +19,9 @@ import (
 //     answers with the matching direction and a later sendrecv offer
 //     resumes;
 //   - the inbox, with call.hold_requested on the conversations topic
-//     (from the agent the call is bridged to): the hub sends the phone a
-//     re-INVITE with a=sendonly, so it shows the hold, and sendrecv to
-//     resume.
+//     (the inbox has checked that the agent of the call, a supervisor or
+//     an admin asked): the hub sends the phone a re-INVITE with
+//     a=sendonly, so it shows the hold, and sendrecv to resume.
 //
 // On hold the bridge stops and the caller hears music on hold; call.held
 // and call.resumed (with the hold's length) tell the bus, and call.ended
