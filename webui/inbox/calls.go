@@ -517,22 +517,6 @@ func (i *Inbox) holdOrResume(w http.ResponseWriter, r *http.Request, hold bool) 
 	}
 }
 
-// respondStatus is respond with another success status.
-func (i *Inbox) respondStatus(w http.ResponseWriter, t *tenantView, id string, status int) {
-	i.mu.Lock()
-	c := t.convs[id]
-	var d Detail
-	if c != nil {
-		d = c.detail()
-	}
-	i.mu.Unlock()
-	if c == nil {
-		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
-		return
-	}
-	api.WriteJSON(w, status, d)
-}
-
 // handleRecording streams a recording or voicemail of the conversation,
 // with Range requests, to whoever may read the conversation (as
 // handleGet). Only a digest folded from the conversation's call.recorded

@@ -294,6 +294,11 @@ func (i *Inbox) handleGet(w http.ResponseWriter, r *http.Request) {
 
 // respond answers with the conversation as the view now has it.
 func (i *Inbox) respond(w http.ResponseWriter, t *tenantView, id string) {
+	i.respondStatus(w, t, id, http.StatusOK)
+}
+
+// respondStatus is respond with another success status.
+func (i *Inbox) respondStatus(w http.ResponseWriter, t *tenantView, id string, status int) {
 	i.mu.Lock()
 	c := t.convs[id]
 	var d Detail
@@ -305,7 +310,7 @@ func (i *Inbox) respond(w http.ResponseWriter, t *tenantView, id string) {
 		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, d)
+	api.WriteJSON(w, status, d)
 }
 
 // publish writes evs to topic in one call and waits until the view has
