@@ -198,42 +198,64 @@ func registerAgentPhone(t *testing.T, h *hub, scenario string, args ...string) (
 	return phone, port
 }
 
-// bridgeWatch notes the caller's and the agent's media sessions while the
-// call is bridged, and the caller's counters when the bridge began.
-type bridgeWatch struct {
+// legWatch notes the media sessions of the first agent leg a call is
+// bridged to (talk), and the caller's counters then.
+type legWatch struct {
 	mu           sync.Mutex
+	agentID      string
 	caller, leg  *media.Session
 	callerAtJoin media.Stats
 }
 
-func watchBridge(t *testing.T, h *hub) *bridgeWatch {
-	w := &bridgeWatch{}
+func watchLeg(t *testing.T, h *hub) *legWatch {
+	w := &legWatch{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
 			h.s.mu.Lock()
-			var caller, leg *media.Session
+			calls := make([]*call, 0, len(h.s.calls))
 			for _, c := range h.s.calls {
-				caller = c.sess
-			}
-			for _, l := range h.s.legs {
-				leg = l.sess
+				calls = append(calls, c)
 			}
 			h.s.mu.Unlock()
-			if caller != nil && leg != nil {
-				w.mu.Lock()
-				if w.leg == nil {
-					w.caller, w.leg, w.callerAtJoin = caller, leg, caller.Stats()
+			for _, c := range calls {
+				if l := c.bridgedLeg(); l != nil {
+					w.mu.Lock()
+					if w.leg == nil {
+						w.agentID, w.caller, w.leg, w.callerAtJoin = l.agentID, c.sess, l.sess, c.sess.Stats()
+					}
+					w.mu.Unlock()
 				}
-				w.mu.Unlock()
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return w
+}
+
+// wantMedia fails unless both legs of the bridge w saw carried at
+// least n packets each way.
+func (w *legWatch) wantMedia(t *testing.T, agentID string, n uint64) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.leg == nil {
+		t.Fatal("the call was never bridged to an agent's phone")
+	}
+	if w.agentID != agentID {
+		t.Fatalf("bridged to %s, want %s", w.agentID, agentID)
+	}
+	ls, cs := w.leg.Stats(), w.caller.Stats()
+	t.Logf("agent leg %+v; caller %+v (at the bridge %+v)", ls, cs, w.callerAtJoin)
+	if ls.PacketsIn < n || ls.PacketsOut < n {
+		t.Errorf("agent leg media = %+v, want > %d packets each way", ls, n)
+	}
+	if cs.PacketsIn < n || cs.PacketsOut-w.callerAtJoin.PacketsOut < n {
+		t.Errorf("caller media = %+v (at the bridge %+v), want the agent's audio forwarded", cs, w.callerAtJoin)
+	}
 }
 
 // channelEnergy returns the mean absolute sample of each channel of a
@@ -277,7 +299,7 @@ func TestSippAgentPhoneAnswers(t *testing.T) {
 	rlog := readRouting(t, h.bus)
 	phone, _ := registerAgentPhone(t, h, "uas_agent.xml",
 		"-key", "audio_pcap", filepath.Join(pcapDir, "g711a.pcap"), "-d", "4000")
-	watch := watchBridge(t, h)
+	watch := watchLeg(t, h)
 	startRouter(t, h)
 
 	caller := newSipp(t, h, "uac_hub_hangup.xml", "-s", testNumber, "-mp", strconv.Itoa(freeUDPPort(t)),
@@ -321,20 +343,8 @@ func TestSippAgentPhoneAnswers(t *testing.T) {
 		t.Errorf("recording levels: caller %.0f, hub %.0f; want audio in both", left, right)
 	}
 
-	const n = 50 // packets: a second of G.711 at 20 ms
-	watch.mu.Lock()
-	defer watch.mu.Unlock()
-	if watch.leg == nil {
-		t.Fatal("the call was never bridged to the agent's phone")
-	}
-	ls, cs := watch.leg.Stats(), watch.caller.Stats()
-	t.Logf("agent leg %+v; caller %+v (at the bridge %+v); recording levels %.0f/%.0f", ls, cs, watch.callerAtJoin, left, right)
-	if ls.PacketsIn < n || ls.PacketsOut < n {
-		t.Errorf("agent leg media = %+v, want > %d packets each way", ls, n)
-	}
-	if cs.PacketsIn < n || cs.PacketsOut-watch.callerAtJoin.PacketsOut < n {
-		t.Errorf("caller media = %+v (at the bridge %+v), want the agent's audio forwarded", cs, watch.callerAtJoin)
-	}
+	t.Logf("recording levels %.0f/%.0f", left, right)
+	watch.wantMedia(t, agentTestID, 50) // a second of G.711 at 20 ms
 	waitNoAgentLegs(t, h)
 }
 

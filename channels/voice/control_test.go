@@ -13,7 +13,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotline-hub/hotline/bus/event"
-	"github.com/hotline-hub/hotline/channels/voice/media"
 	"github.com/hotline-hub/hotline/routing"
 )
 
@@ -104,66 +103,6 @@ func registerPhone(t *testing.T, h *hub, user, pass, agentID, scenario string, a
 	}
 	t.Cleanup(func() { phone.cmd.Process.Kill() })
 	return phone
-}
-
-// legWatch notes the media sessions of the first agent leg a call is
-// bridged to (talk), and the caller's counters then.
-type legWatch struct {
-	mu           sync.Mutex
-	agentID      string
-	caller, leg  *media.Session
-	callerAtJoin media.Stats
-}
-
-func watchLeg(t *testing.T, h *hub) *legWatch {
-	w := &legWatch{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			h.s.mu.Lock()
-			calls := make([]*call, 0, len(h.s.calls))
-			for _, c := range h.s.calls {
-				calls = append(calls, c)
-			}
-			h.s.mu.Unlock()
-			for _, c := range calls {
-				if l := c.bridgedLeg(); l != nil {
-					w.mu.Lock()
-					if w.leg == nil {
-						w.agentID, w.caller, w.leg, w.callerAtJoin = l.agentID, c.sess, l.sess, c.sess.Stats()
-					}
-					w.mu.Unlock()
-				}
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return w
-}
-
-// wantForBridge fails unless both legs of the bridge w saw carried at
-// least n packets each way.
-func (w *legWatch) wantMedia(t *testing.T, agentID string, n uint64) {
-	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.leg == nil {
-		t.Fatal("the call was never bridged to an agent's phone")
-	}
-	if w.agentID != agentID {
-		t.Fatalf("bridged to %s, want %s", w.agentID, agentID)
-	}
-	ls, cs := w.leg.Stats(), w.caller.Stats()
-	t.Logf("agent leg %+v; caller %+v (at the bridge %+v)", ls, cs, w.callerAtJoin)
-	if ls.PacketsIn < n || ls.PacketsOut < n {
-		t.Errorf("agent leg media = %+v, want > %d packets each way", ls, n)
-	}
-	if cs.PacketsIn < n || cs.PacketsOut-w.callerAtJoin.PacketsOut < n {
-		t.Errorf("caller media = %+v (at the bridge %+v), want the agent's audio forwarded", cs, w.callerAtJoin)
-	}
 }
 
 // all returns the routing log's events about conversation conv so far.
