@@ -80,7 +80,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 	f.BoolVar(&o.Baseline, "baseline", o.Baseline, "measure the bare relay first, with the same workers and rate")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write the hub's CPU profile of the measured window to this file")
 	f.StringVar(&o.MutexProfile, "mutexprofile", "", "write the hub's lock contention profile of the measured window to this file")
-	f.StringVar(&o.HeapProfile, "memprofile", "", "write the hub's heap profile at the end of the measured window to this file")
+	f.StringVar(&o.HeapProfile, "memprofile", "", "write the hub's heap profile at the end of the measured window to this file (and at its start to FILE.start)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

@@ -74,7 +74,8 @@ type Options struct {
 	CPUProfile   string
 	MutexProfile string
 	// HeapProfile, if set, is where the hub's heap profile at the end of
-	// the measured window is written.
+	// the measured window is written, and HeapProfile+".start" the one at
+	// its start (the window's allocations are the difference).
 	HeapProfile string
 	// Config is the process configuration; its bus section picks the bus.
 	Config config.Config
@@ -444,7 +445,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 		return rep, err
 	}
 	rep.Measured = o.Duration
-	var c2a, a2c, acks []int64
+	var c2a, c2aSent, a2c, acks []int64
 	for _, r := range results {
 		k := r.Counts
 		t := &rep.Counts
@@ -459,6 +460,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 		t.ReplyErrors += k.ReplyErrors
 		t.Disconnects += k.Disconnects
 		c2a = append(c2a, r.C2A...)
+		c2aSent = append(c2aSent, r.C2ASent...)
 		a2c = append(a2c, r.A2C...)
 		acks = append(acks, r.Acks...)
 		rep.GeneratorLagP99 = max(rep.GeneratorLagP99, time.Duration(r.LagP99))
@@ -475,6 +477,12 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 	// its fold) may still arrive, so received can exceed accepted.
 	rep.Counts.RepliesLost = max(0, rep.Counts.Replies-rep.Counts.RepliesReceived)
 	rep.Rate = float64(rep.Counts.Sent) / o.Duration.Seconds()
+	rep.Timeline = timeline(c2a, c2aSent, t0.Add(o.Warmup))
+	for _, s := range rep.Timeline {
+		if s.Slow > 0 {
+			rep.SlowSeconds++
+		}
+	}
 	rep.CustomerToAgent = Summarize(c2a)
 	rep.AgentToCustomer = Summarize(a2c)
 	rep.CustomerToAck = Summarize(acks)
@@ -489,6 +497,7 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	heap := procstat.NewHeapSampler()
 	sleepUntil(ctx, t0.Add(o.Warmup))
 	cpu0 := procstat.CPU()
+	waits := procstat.NewWaitSampler()
 	if mode == modeHub && o.MutexProfile != "" {
 		prev := runtime.SetMutexProfileFraction(mutexProfileRate)
 		defer func() {
@@ -498,6 +507,13 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 				c.progress("%v", err)
 			}
 		}()
+	}
+	if mode == modeHub && o.HeapProfile != "" {
+		// The allocations of the window are the end's profile less this one
+		// (go tool pprof -sample_index=alloc_space -diff_base FILE.start FILE).
+		if err := writeProfile("heap", o.HeapProfile+".start"); err != nil {
+			return err
+		}
 	}
 	profiling := false
 	if mode == modeHub && o.CPUProfile != "" {
@@ -525,6 +541,7 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 		pprof.StopCPUProfile()
 	}
 	rep.HubCPU = procstat.CPU() - cpu0
+	rep.HubWaits = waits.Read()
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
 			return err

@@ -65,14 +65,16 @@ type workerEvent struct {
 
 // workerResult is what a worker measured; the coordinator adds them up.
 type workerResult struct {
-	Counts Counts   `json:"counts"`
-	C2A    []int64  `json:"c2a"`  // ns
-	A2C    []int64  `json:"a2c"`  // ns
-	Acks   []int64  `json:"acks"` // ns, customer's write to the hub's ack
-	LagP99 int64    `json:"lag_p99"`
-	LagMax int64    `json:"lag_max"`
-	CPU    int64    `json:"cpu_ns"` // user+sys over the measured window
-	Errors []string `json:"errors,omitempty"`
+	Counts Counts  `json:"counts"`
+	C2A    []int64 `json:"c2a"` // ns
+	// C2ASent is each C2A sample's send time (unix ns), for the timeline.
+	C2ASent []int64  `json:"c2a_sent"`
+	A2C     []int64  `json:"a2c"`  // ns
+	Acks    []int64  `json:"acks"` // ns, customer's write to the hub's ack
+	LagP99  int64    `json:"lag_p99"`
+	LagMax  int64    `json:"lag_max"`
+	CPU     int64    `json:"cpu_ns"` // user+sys over the measured window
+	Errors  []string `json:"errors,omitempty"`
 }
 
 // Phases of a message, in its text and client id.

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
 
 // Latency summarises one direction's latency samples.
@@ -101,10 +104,76 @@ type PhaseReport struct {
 	HubPeakRSS   int64         `json:"hub_peak_rss_bytes"` // VmHWM, reset before the phase where the kernel allows
 	HubHeapInUse int64         `json:"hub_heap_in_use_bytes"`
 	HubHeapPeak  int64         `json:"hub_heap_peak_bytes"`
+	// HubWaits are the Go runtime's scheduling latency and GC pauses in the
+	// hub process over the measured window.
+	HubWaits procstat.Waits `json:"hub_waits"`
+	// Timeline is customer→agent latency by second of the measured window
+	// (by send time); SlowSeconds counts its seconds with a message over
+	// the target.
+	Timeline    []Second `json:"timeline,omitempty"`
+	SlowSeconds int      `json:"slow_seconds"`
 	// WorkersCPU is the load generators' CPU over the measured window.
 	WorkersCPU time.Duration `json:"workers_cpu_ns"`
 	// FirstErrors are a few error messages seen, for diagnosis.
 	FirstErrors []string `json:"first_errors,omitempty"`
+}
+
+// Target is the customer→agent p99 the bench is measured against.
+const Target = 10 * time.Millisecond
+
+// Second is the messages sent in one second of the measured window that
+// reached their agent.
+type Second struct {
+	At   int           `json:"at_s"` // seconds from the window's start
+	N    int           `json:"n"`
+	Slow int           `json:"slow"` // of them, over Target
+	P99  time.Duration `json:"p99_ns"`
+	Max  time.Duration `json:"max_ns"`
+}
+
+// timeline groups latency samples by the second of their send time from
+// start; samples before start are left out.
+func timeline(lat, sent []int64, start time.Time) []Second {
+	var by [][]int64
+	for i, l := range lat[:min(len(lat), len(sent))] {
+		d := sent[i] - start.UnixNano()
+		if d < 0 {
+			continue
+		}
+		s := int(d / int64(time.Second))
+		for len(by) <= s {
+			by = append(by, nil)
+		}
+		by[s] = append(by[s], l)
+	}
+	out := make([]Second, len(by))
+	for s, ls := range by {
+		out[s].At = s
+		if len(ls) == 0 {
+			continue
+		}
+		slices.Sort(ls)
+		out[s].N = len(ls)
+		out[s].P99 = time.Duration(Percentile(ls, 99))
+		out[s].Max = time.Duration(ls[len(ls)-1])
+		out[s].Slow = len(ls) - sort.Search(len(ls), func(i int) bool { return ls[i] > int64(Target) })
+	}
+	return out
+}
+
+// worstSeconds are up to n seconds of t with the most slow messages, in
+// time order.
+func worstSeconds(t []Second, n int) []Second {
+	var slow []Second
+	for _, s := range t {
+		if s.Slow > 0 {
+			slow = append(slow, s)
+		}
+	}
+	slices.SortStableFunc(slow, func(a, b Second) int { return b.Slow - a.Slow })
+	slow = slow[:min(n, len(slow))]
+	slices.SortFunc(slow, func(a, b Second) int { return a.At - b.At })
+	return slow
 }
 
 // Report is the result of a bench run.
@@ -195,6 +264,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		return fmt.Sprintf("%s (%.0f%% of a core)", p.HubCPU.Round(10*time.Millisecond), 100*p.HubCPU.Seconds()/p.Measured.Seconds())
 	})
+	row("hub scheduling latency p99 / p99.9 / max", func(p PhaseReport) string {
+		d := p.HubWaits.Sched
+		return dur(d.P99) + " / " + dur(d.P999) + " / " + dur(d.Max)
+	})
+	row("hub GC pauses (count, max)", func(p PhaseReport) string {
+		return fmt.Sprintf("%d, %s", p.HubWaits.GC.Count, dur(p.HubWaits.GC.Max))
+	})
+	row("seconds with a message over "+dur(Target), func(p PhaseReport) string {
+		return fmt.Sprintf("%d of %d", p.SlowSeconds, len(p.Timeline))
+	})
 	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
 	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return mib(p.HubPeakRSS) })
 	row("hub Go heap in use (end/peak)", func(p PhaseReport) string { return mib(p.HubHeapInUse) + " / " + mib(p.HubHeapPeak) })
@@ -202,6 +281,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, p := range r.Phases {
+		for _, s := range worstSeconds(p.Timeline, 8) {
+			fmt.Fprintf(&b, "%s second %d: %d of %d messages over %s, p99 %s, max %s\n", p.Name, s.At, s.Slow, s.N, dur(Target), dur(s.P99), dur(s.Max))
+		}
 		for _, e := range p.FirstErrors {
 			fmt.Fprintf(&b, "%s error: %s\n", p.Name, e)
 		}

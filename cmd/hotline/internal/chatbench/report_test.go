@@ -3,6 +3,7 @@ package chatbench
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,29 @@ func TestOptionsValidate(t *testing.T) {
 	o.Agents, o.Customers = 3, 10
 	if c := o.Capacity(); c != 5 {
 		t.Errorf("capacity for 10 customers on 3 agents = %d, want 5", c)
+	}
+}
+
+func TestTimelineGroupsBySendSecond(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(ms int64) int64 { return start.UnixNano() + ms*int64(time.Millisecond) }
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	lat := []int64{ms(1), ms(2), ms(50), ms(3), ms(11), ms(7)}
+	sent := []int64{at(-5), at(100), at(900), at(1500), at(2999), at(2000)}
+	got := timeline(lat, sent, start)
+	want := []Second{
+		{At: 0, N: 2, Slow: 1, P99: 50 * time.Millisecond, Max: 50 * time.Millisecond},
+		{At: 1, N: 1, Slow: 0, P99: 3 * time.Millisecond, Max: 3 * time.Millisecond},
+		{At: 2, N: 2, Slow: 1, P99: 11 * time.Millisecond, Max: 11 * time.Millisecond},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("timeline:\n got %+v\nwant %+v", got, want)
+	}
+	worst := worstSeconds(got, 1)
+	if len(worst) != 1 || worst[0].At != 0 {
+		t.Fatalf("worst second: %+v", worst)
+	}
+	if w := worstSeconds(got, 5); len(w) != 2 || w[0].At != 0 || w[1].At != 2 {
+		t.Fatalf("worst seconds in time order: %+v", w)
 	}
 }

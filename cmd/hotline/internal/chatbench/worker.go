@@ -71,6 +71,7 @@ type worker struct {
 	mu        sync.Mutex
 	counts    Counts
 	c2a, a2c  []int64
+	c2aSent   []int64
 	acks      []int64
 	pending   map[int64]int64 // measured message key → send time, until acked
 	lag       []int64
@@ -510,6 +511,7 @@ func (w *worker) readAgent(a *agent) {
 		if st.Phase == phaseMeasured {
 			w.counts.Received++
 			w.c2a = append(w.c2a, now-st.Sent)
+			w.c2aSent = append(w.c2aSent, st.Sent)
 		}
 		w.mu.Unlock()
 		a.got++
@@ -756,7 +758,7 @@ func (w *worker) measure(ctx context.Context, t0 time.Time) (*workerResult, erro
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	res := &workerResult{Counts: w.counts, C2A: w.c2a, A2C: w.a2c, Acks: w.acks, CPU: int64(cpu1 - cpu0), Errors: w.errs}
+	res := &workerResult{Counts: w.counts, C2A: w.c2a, C2ASent: w.c2aSent, A2C: w.a2c, Acks: w.acks, CPU: int64(cpu1 - cpu0), Errors: w.errs}
 	if len(w.lag) > 0 {
 		slices.Sort(w.lag)
 		res.LagP99, res.LagMax = Percentile(w.lag, 99), w.lag[len(w.lag)-1]

@@ -2,6 +2,7 @@ package procstat
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -27,4 +28,16 @@ func TestReadsThisProcess(t *testing.T) {
 		}
 	}
 	_ = sink
+}
+
+func TestWaitSamplerSeesAGCPause(t *testing.T) {
+	w := NewWaitSampler()
+	runtime.GC()
+	got := w.Read()
+	if got.GC.Count == 0 || got.GC.Max <= 0 {
+		t.Fatalf("a forced GC left no stop-the-world pause: %+v", got.GC)
+	}
+	if got.GC.P99 > got.GC.Max || got.GC.P999 > got.GC.Max {
+		t.Fatalf("percentiles above the max: %+v", got.GC)
+	}
 }
