@@ -542,6 +542,7 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	}
 	rep.HubCPU = procstat.CPU() - cpu0
 	rep.HubWaits = waits.Read()
+	rep.HubMemory = procstat.ReadGoMemory()
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
 			return err

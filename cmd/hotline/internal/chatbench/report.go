@@ -104,6 +104,8 @@ type PhaseReport struct {
 	HubPeakRSS   int64         `json:"hub_peak_rss_bytes"` // VmHWM, reset before the phase where the kernel allows
 	HubHeapInUse int64         `json:"hub_heap_in_use_bytes"`
 	HubHeapPeak  int64         `json:"hub_heap_peak_bytes"`
+	// HubMemory is where the hub's Go memory was at the end of the window.
+	HubMemory procstat.GoMemory `json:"hub_go_memory"`
 	// HubWaits are the Go runtime's scheduling latency and GC pauses in the
 	// hub process over the measured window.
 	HubWaits procstat.Waits `json:"hub_waits"`
@@ -263,6 +265,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			return "-"
 		}
 		return fmt.Sprintf("%s (%.0f%% of a core)", p.HubCPU.Round(10*time.Millisecond), 100*p.HubCPU.Seconds()/p.Measured.Seconds())
+	})
+	row("hub Go memory live / goal / stacks / total", func(p PhaseReport) string {
+		m := p.HubMemory
+		return mib(m.Live) + " / " + mib(m.Goal) + " / " + mib(m.Stacks) + " / " + mib(m.Total)
 	})
 	row("hub scheduling latency p99 / p99.9 / max", func(p PhaseReport) string {
 		d := p.HubWaits.Sched

@@ -94,3 +94,33 @@ func LoadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// GoMemory is where the Go runtime's memory goes, in bytes.
+type GoMemory struct {
+	// Live is the heap the last GC found reachable; Goal the heap size at
+	// which the next GC ends (GOGC and the memory limit set it).
+	Live int64 `json:"live"`
+	Goal int64 `json:"goal"`
+	// Objects counts live and not yet swept objects; Stacks goroutine
+	// stacks; Total everything the runtime has mapped and not released.
+	Objects int64 `json:"objects"`
+	Stacks  int64 `json:"stacks"`
+	Total   int64 `json:"total"`
+}
+
+// ReadGoMemory reads GoMemory now, without stopping the world.
+func ReadGoMemory() GoMemory {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(s)
+	v := make([]int64, len(s))
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = int64(s[i].Value.Uint64())
+		}
+	}
+	return GoMemory{Live: v[0], Goal: v[1], Objects: v[2], Stacks: v[3], Total: v[4] - v[5]}
+}

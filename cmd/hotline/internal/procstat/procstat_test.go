@@ -41,3 +41,11 @@ func TestWaitSamplerSeesAGCPause(t *testing.T) {
 		t.Fatalf("percentiles above the max: %+v", got.GC)
 	}
 }
+
+func TestReadGoMemory(t *testing.T) {
+	runtime.GC()
+	m := ReadGoMemory()
+	if m.Live <= 0 || m.Goal < m.Live || m.Stacks <= 0 || m.Total < m.Objects+m.Stacks {
+		t.Fatalf("implausible Go memory: %+v", m)
+	}
+}
