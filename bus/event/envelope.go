@@ -122,7 +122,7 @@ func New(typ string, tenant string, payload Payload, opts ...Option) (*Envelope,
 		Type:            typ,
 		Time:            time.Now().UTC(),
 		DataContentType: ContentTypeJSON,
-		DataSchema:      SchemaURI(typ, ti.current),
+		DataSchema:      ti.schema,
 		Tenant:          tenant,
 	}
 	if ti.channel == channelVoice {
@@ -138,7 +138,7 @@ func New(typ string, tenant string, payload Payload, opts ...Option) (*Envelope,
 		}
 		e.ID = id.String()
 	}
-	data, err := json.Marshal(payload)
+	data, err := marshalPayload(payload)
 	if err != nil {
 		return nil, fmt.Errorf("event: new %s: encode payload: %w", typ, err)
 	}

@@ -43,12 +43,6 @@ type MessageReceivedData struct {
 // EventType returns MessageReceived.
 func (*MessageReceivedData) EventType() string { return MessageReceived }
 
-// MarshalJSON writes the fields and any kept unknown ones.
-func (d MessageReceivedData) MarshalJSON() ([]byte, error) {
-	type plain MessageReceivedData
-	return marshalKeeping(plain(d), d.Extra)
-}
-
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra.
 func (d *MessageReceivedData) UnmarshalJSON(data []byte) error {
 	type plain MessageReceivedData
@@ -160,12 +154,6 @@ type MessageSentData struct {
 // EventType returns MessageSent.
 func (*MessageSentData) EventType() string { return MessageSent }
 
-// MarshalJSON writes the fields and any kept unknown ones.
-func (d MessageSentData) MarshalJSON() ([]byte, error) {
-	type plain MessageSentData
-	return marshalKeeping(plain(d), d.Extra)
-}
-
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra.
 func (d *MessageSentData) UnmarshalJSON(data []byte) error {
 	type plain MessageSentData
@@ -213,12 +201,6 @@ type MessageDeliveredData struct {
 
 // EventType returns MessageDelivered.
 func (*MessageDeliveredData) EventType() string { return MessageDelivered }
-
-// MarshalJSON writes the fields and any kept unknown ones.
-func (d MessageDeliveredData) MarshalJSON() ([]byte, error) {
-	type plain MessageDeliveredData
-	return marshalKeeping(plain(d), d.Extra)
-}
 
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra.
 func (d *MessageDeliveredData) UnmarshalJSON(data []byte) error {

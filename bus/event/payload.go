@@ -44,8 +44,7 @@ type BlobRef struct {
 
 // MarshalJSON writes the fields and any kept unknown ones.
 func (b BlobRef) MarshalJSON() ([]byte, error) {
-	type plain BlobRef
-	return marshalKeeping(plain(b), b.Extra)
+	return appendBlob(make([]byte, 0, blobSize(b)), &b, keptVerbatim)
 }
 
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra.
@@ -90,21 +89,10 @@ type Address struct {
 }
 
 // MarshalJSON writes the fields and any kept unknown ones. Every message
-// event carries addresses, so the common case, nothing kept, is written
-// by hand rather than through reflection.
+// event carries addresses, so it is written by hand rather than through
+// reflection.
 func (a Address) MarshalJSON() ([]byte, error) {
-	if len(a.Extra) > 0 {
-		type plain Address
-		return marshalKeeping(plain(a), a.Extra)
-	}
-	b := make([]byte, 0, len(`{"address":"","name":""}`)+len(a.Address)+len(a.Name)+8)
-	b = append(b, `{"address":`...)
-	b = appendJSONString(b, a.Address)
-	if a.Name != "" {
-		b = append(b, `,"name":`...)
-		b = appendJSONString(b, a.Name)
-	}
-	return append(b, '}'), nil
+	return appendAddress(make([]byte, 0, addressSize(a)), &a, keptVerbatim)
 }
 
 // UnmarshalJSON reads the fields and keeps unknown ones in Extra. The
@@ -205,18 +193,37 @@ func checkAddress(p *problems, field string, a Address) {
 	}
 }
 
+// checkAddresses checks each address of list. An element's field name is
+// only formatted when it has a problem: every message event is validated
+// on its way to the bus.
 func checkAddresses(p *problems, field string, list []Address, required bool) {
 	if required && len(list) == 0 {
 		p.add(field, "is empty")
 	}
 	for i, a := range list {
-		checkAddress(p, fmt.Sprintf("%s[%d]", field, i), a)
+		var q problems
+		checkAddress(&q, "", a)
+		p.prefixed(q, field, i, "")
 	}
 }
 
 func checkBlobs(p *problems, field string, list []BlobRef) {
 	for i := range list {
-		list[i].check(p, fmt.Sprintf("%s[%d].", field, i))
+		var q problems
+		list[i].check(&q, "")
+		p.prefixed(q, field, i, ".")
+	}
+}
+
+// prefixed adds the problems q found in element i of the list field,
+// their field names prefixed with "field[i]" and sep.
+func (p *problems) prefixed(q problems, field string, i int, sep string) {
+	if len(q) == 0 {
+		return
+	}
+	prefix := fmt.Sprintf("%s[%d]%s", field, i, sep)
+	for _, x := range q {
+		*p = append(*p, Problem{Field: prefix + x.Field, Msg: x.Msg})
 	}
 }
 

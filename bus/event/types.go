@@ -150,6 +150,9 @@ type typeInfo struct {
 	channel  channelRule
 	current  int
 	decoders map[int]decodeFunc // version -> decoder upgrading to current
+	// schema is SchemaURI of the type at version current, which New sets
+	// on every event it builds.
+	schema string
 }
 
 // registry maps each known event type to its topic, rules and decoders. It
@@ -231,6 +234,9 @@ func buildRegistry() map[string]*typeInfo {
 	add(CannedAnswerRemoved, dir, scopeTenant, channelOptional, decodeAs[CannedAnswerRemovedData])
 	add(WidgetConfigured, dir, scopeTenant, channelOptional, decodeAs[WidgetConfiguredData])
 	add(DirectoryReaderStarted, dir, scopeTenant, channelOptional, decodeAs[DirectoryReaderStartedData])
+	for typ, ti := range r {
+		ti.schema = SchemaURI(typ, ti.current)
+	}
 	return r
 }
 

@@ -230,7 +230,8 @@ func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' 
 // ("fr", "en-GB", "de-CH-1901"): a 2 to 8 letter primary subtag, then
 // subtags of 1 to 8 letters or digits. Registry membership is not checked.
 func validLanguage(s string) bool {
-	for i, sub := range strings.Split(s, "-") {
+	for i := 0; ; i++ {
+		sub, rest, more := strings.Cut(s, "-")
 		if len(sub) == 0 || len(sub) > 8 {
 			return false
 		}
@@ -243,8 +244,11 @@ func validLanguage(s string) bool {
 		if i == 0 && len(sub) < 2 {
 			return false
 		}
+		if !more {
+			return true
+		}
+		s = rest
 	}
-	return true
 }
 
 // validNumber reports whether s identifies a call party: a phone number

@@ -159,7 +159,7 @@ func (c *Channel) recordLoop(stop <-chan struct{}) {
 func (c *Channel) writeRecords(ctx context.Context, as []accepted) {
 	msgs := make([]bus.Message, len(as))
 	for i, a := range as {
-		msgs[i] = bus.Message{Key: []byte(a.Tenant), Value: encode(a)}
+		msgs[i] = bus.Message{Key: []byte(a.Tenant), Value: a.marshal()}
 	}
 	if err := c.bus.Publish(ctx, c.cfg.StateTopic, msgs...); err != nil {
 		c.log.Warn("chat state records not written", "records", len(as), "err", err)
@@ -210,7 +210,7 @@ func (c *Channel) signal(_ context.Context, d *bus.Delivery) error {
 		return nil
 	}
 	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && v.current == cv.id {
-		f := encode(typingFrame{Type: frameTyping, Active: s.Active})
+		f := typingFrame{Type: frameTyping, Active: s.Active}.marshal()
 		for sock := range v.socks {
 			sock.enqueue(f)
 		}

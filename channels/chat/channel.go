@@ -125,10 +125,7 @@ type entry struct {
 	delivering bool
 }
 
-func (e *entry) frame() []byte {
-	return encode(messageFrame{Type: frameMessage, Seq: e.seq, MessageID: e.messageID, ClientID: e.clientID,
-		From: e.from, AgentName: e.agentName, Text: e.text, Time: e.time.UTC().Format(time.RFC3339Nano)})
-}
+func (e *entry) frame() []byte { return messageFrameOf(e) }
 
 // New validates cfg, loads (or creates) the token secret and returns a
 // channel that serves nothing until Run has caught up with the bus.

@@ -365,8 +365,8 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 			return true
 		}
 	}
-	s.sendFrame(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID,
-		Seq: a.Time.UnixMicro()})
+	s.enqueue(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID,
+		Seq: a.Time.UnixMicro()}.marshal())
 	return true
 }
 

@@ -54,6 +54,8 @@ type welcomeFrame struct {
 	Holiday        string `json:"holiday,omitempty"`
 }
 
+// ackFrame answers a visitor's message; its marshal method writes it (see
+// frames.go).
 type ackFrame struct {
 	Type           string `json:"type"`
 	ClientID       string `json:"client_id"`
@@ -64,6 +66,9 @@ type ackFrame struct {
 	Seq int64 `json:"seq"`
 }
 
+// messageFrame is the shape of the message frame of a history entry.
+// messageFrameOf writes it straight from the entry, and is tested to write
+// what encode writes for this struct.
 type messageFrame struct {
 	Type      string `json:"type"`
 	Seq       int64  `json:"seq"`
@@ -75,6 +80,8 @@ type messageFrame struct {
 	Time      string `json:"time"`
 }
 
+// typingFrame passes an agent's typing state on; its marshal method
+// writes it.
 type typingFrame struct {
 	Type   string `json:"type"`
 	Active bool   `json:"active"`
@@ -86,6 +93,9 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
+// encode writes a frame or record through encoding/json: the frames of
+// every message have hand-written encoders (frames.go), the rest come
+// here.
 func encode(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil { // only our own frame structs are encoded

@@ -1,0 +1,111 @@
+package event
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// chatReceived is a message.received as the chat channel builds it.
+func chatReceived() *MessageReceivedData {
+	return &MessageReceivedData{
+		MessageID:       "msg-2f1c9a7e0b6b4d8e9c3d5e2f8a9d4c61",
+		ClientMessageID: "c-1700000000000-42",
+		From:            Address{Address: "v-0b6b2f0e7d1a4b8e9c3d5e2f8a9d4c61", Name: "Jane Doe"},
+		To:              []Address{{Address: "support"}},
+		Text:            "Hello, my order #1234 has not arrived yet, can you check where it is?",
+		Language:        "en",
+	}
+}
+
+// chatSent is a message.sent as the inbox builds an agent's chat reply.
+func chatSent() *MessageSentData {
+	return &MessageSentData{
+		MessageID: "0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61", ClientMessageID: "c-123456", AgentID: "agent-0042",
+		From: Address{Address: "support", Name: "Agent 42"}, To: []Address{{Address: "visitor-0b6b2f0e7d1a4b8e", Name: "Jane"}},
+		Text: "Thank you for your message, we are looking into it right now.", InReplyTo: "5e2f8a9d-4c61-4b8e-9c3d-0b6b2f0e7d1a",
+	}
+}
+
+func chatDelivered() *MessageDeliveredData {
+	return &MessageDeliveredData{MessageID: "0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61", Status: DeliveryDelivered, Attempts: 1}
+}
+
+// BenchmarkNewMessageReceived measures event.New for a chat visitor's
+// message with the options the chat channel passes.
+func BenchmarkNewMessageReceived(b *testing.B) {
+	d := chatReceived()
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(MessageReceived, "acme", d, WithConversation("conv-5e2f8a9d4c61"), WithChannel(ChannelChat),
+			WithSource("/channels/chat"), WithTime(now), WithSubject(d.From.Address), WithContact(d.From.Address),
+			WithID("rcv-0b6b2f0e7d1a4b8e9c3d5e2f8a9d4c61")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewMessageSent measures event.New for an agent's chat reply as
+// the inbox builds it (generated id).
+func BenchmarkNewMessageSent(b *testing.B) {
+	d := chatSent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(MessageSent, "acme", d, WithConversation("conv-5e2f8a9d4c61"), WithSource("/webui/inbox"),
+			WithChannel(ChannelChat), WithContact("v-0b6b2f0e7d1a4b8e")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewMessageDelivered measures event.New for the chat channel's
+// message.delivered.
+func BenchmarkNewMessageDelivered(b *testing.B) {
+	d := chatDelivered()
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(MessageDelivered, "acme", d, WithID("dlv-0b6b2f0e7d1a4b8e9c3d5e2f8a9d4c61"),
+			WithConversation("conv-5e2f8a9d4c61"), WithChannel(ChannelChat), WithSource("/channels/chat"), WithTime(now)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeMessageReceived, ...Sent and ...Delivered measure
+// encoding the payload alone: through json.Marshal, as New does
+// (marshalPayload), and, for comparison, json.Marshal of the encoding
+// before the hand-written encoders (the ref types of marshal_test.go).
+func BenchmarkEncodeMessageReceived(b *testing.B) { benchEncode(b, chatReceived()) }
+
+// BenchmarkEncodeMessageSent: see BenchmarkEncodeMessageReceived.
+func BenchmarkEncodeMessageSent(b *testing.B) { benchEncode(b, chatSent()) }
+
+// BenchmarkEncodeMessageDelivered: see BenchmarkEncodeMessageReceived.
+func BenchmarkEncodeMessageDelivered(b *testing.B) { benchEncode(b, chatDelivered()) }
+
+func benchEncode(b *testing.B, p Payload) {
+	ref := toRef(p)
+	for _, bc := range []struct {
+		name string
+		f    func() ([]byte, error)
+	}{
+		{"json.Marshal", func() ([]byte, error) { return json.Marshal(p) }},
+		{"New", func() ([]byte, error) { return marshalPayload(p) }},
+		{"before", func() ([]byte, error) { return json.Marshal(ref) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var n int
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := bc.f()
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes")
+		})
+	}
+}
