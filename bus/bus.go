@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -46,6 +47,12 @@ type Header struct {
 }
 
 // Message is what a publisher hands to the bus.
+//
+// A delivered message (Delivery.Message) is read-only: its Key, Value and
+// Headers (the slice and every header's bytes) may be shared with the
+// deliveries of the same record to other subscriptions of the process (the
+// embedded bus hands every subscription the same decoded record from its
+// tail cache). A consumer that wants to change them copies them first.
 type Message struct {
 	// Key chooses the partition. Messages with equal keys keep their order.
 	// An empty key spreads messages over partitions with no order promise.
@@ -79,6 +86,9 @@ func (m *Message) Size() int {
 }
 
 // Delivery is a message read from a topic, with its position in the log.
+//
+// Its Message is read-only and may be shared with other subscriptions of
+// the same process (see Message); so may what Memo returns.
 type Delivery struct {
 	Message
 	Topic     string
@@ -87,14 +97,69 @@ type Delivery struct {
 	// Time is when the bus appended the message.
 	Time time.Time
 
-	ack func() error
+	ack  func() error
+	memo *Memo
 }
 
 // NewDelivery is for implementations: it binds ack to the delivery so that
-// Ack calls it. ack may be nil for readers without a consumer group.
+// Ack calls it. ack may be nil for readers without a consumer group. The
+// delivery gets a Memo of its own.
 func NewDelivery(m Message, topic string, partition int, offset int64, t time.Time, ack func() error) *Delivery {
-	return &Delivery{Message: m, Topic: topic, Partition: partition, Offset: offset, Time: t, ack: ack}
+	// One allocation for both: the memo lives exactly as long as the
+	// delivery.
+	x := &struct {
+		d Delivery
+		m Memo
+	}{d: Delivery{Message: m, Topic: topic, Partition: partition, Offset: offset, Time: t, ack: ack}}
+	x.d.memo = &x.m
+	return &x.d
 }
+
+// NewSharedDelivery is NewDelivery for an implementation that hands the same
+// stored record to several subscriptions of the process: every delivery of
+// that record gets the same m (and the same read-only Message), so what the
+// layer above derives from it through Delivery.Memo is computed once.
+func NewSharedDelivery(m Message, topic string, partition int, offset int64, t time.Time, ack func() error, memo *Memo) *Delivery {
+	return &Delivery{Message: m, Topic: topic, Partition: partition, Offset: offset, Time: t, ack: ack, memo: memo}
+}
+
+// Memo returns what build returns, calling build at most once for all the
+// deliveries that share the delivery's memo (the deliveries of one record
+// in one process, on a bus that shares them; only this one otherwise):
+// later calls, from any goroutine, return the first call's value and error.
+// It is for the layer that decodes messages (package event), so that one
+// record is decoded once per process however many subscriptions read it;
+// that layer owns the memo's value type, and the value is shared and
+// read-only like the message. A Delivery not made by NewDelivery or
+// NewSharedDelivery has no memo and calls build every time.
+func (d *Delivery) Memo(build func() (any, error)) (any, error) {
+	if d.memo == nil {
+		return build()
+	}
+	return d.memo.Do(build)
+}
+
+// Memo holds one value derived from a delivered record, computed once. The
+// zero Memo is ready to use; a Memo must not be copied after first use.
+// Implementations make one per record they share (NewSharedDelivery).
+type Memo struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+// Do returns build's value and error, calling build only the first time;
+// concurrent callers wait for that first call. If that call panics, the
+// panic goes on up its goroutine and later calls return errMemoPanicked.
+func (m *Memo) Do(build func() (any, error)) (any, error) {
+	m.once.Do(func() {
+		m.err = errMemoPanicked
+		m.v, m.err = build()
+	})
+	return m.v, m.err
+}
+
+var errMemoPanicked = errors.New("bus: the first computation of this delivery's memo panicked")
 
 // Ack tells the consumer group that this message is handled. The group's
 // committed offset for the partition advances past a message only once it

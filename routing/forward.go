@@ -113,7 +113,7 @@ func (r *Router) forward(ctx context.Context, topic string) error {
 // event.RoutingMessage would encode, with the same event id: a copy made
 // twice is dropped by the fold.
 func (r *Router) request(d *bus.Delivery) (bus.Message, bool) {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil {
 		r.log.Warn("unreadable event not forwarded", "topic", d.Topic, "position", d.String(), "err", err)
 		return bus.Message{}, false

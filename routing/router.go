@@ -379,7 +379,7 @@ type folded struct {
 
 func decodeDelivery(d *bus.Delivery) folded {
 	f := folded{d: d}
-	f.e, f.err = ReadRouting(&d.Message)
+	f.e, f.err = ReadRoutingDelivery(d)
 	if f.err == nil {
 		f.p, f.perr = decodePayload(f.e)
 	}
@@ -396,8 +396,24 @@ func ReadRouting(m *bus.Message) (*event.Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	if string(m.Key) != e.Tenant {
-		return nil, fmt.Errorf("%w: key %q, tenant %q", ErrMisrouted, m.Key, e.Tenant)
+	return checkRouting(e, m.Key)
+}
+
+// ReadRoutingDelivery is ReadRouting for a delivery, through
+// event.FromDelivery: the envelope (and its payload) is decoded once per
+// process and shared by every reader of the record, so it is read-only.
+func ReadRoutingDelivery(d *bus.Delivery) (*event.Envelope, error) {
+	e, err := event.FromDelivery(d)
+	if err != nil {
+		return nil, err
+	}
+	return checkRouting(e, d.Key)
+}
+
+// checkRouting fails for an envelope not keyed by its tenant.
+func checkRouting(e *event.Envelope, key []byte) (*event.Envelope, error) {
+	if string(key) != e.Tenant {
+		return nil, fmt.Errorf("%w: key %q, tenant %q", ErrMisrouted, key, e.Tenant)
 	}
 	return e, nil
 }

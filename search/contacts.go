@@ -173,7 +173,7 @@ func (m *Merges) Run(ctx context.Context, b bus.Bus) error {
 			}
 			return fmt.Errorf("search: merges: receive: %w", err)
 		}
-		e, err := event.FromMessage(&d.Message)
+		e, err := event.FromDelivery(d)
 		if err != nil {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/busbench"
 )
 
@@ -210,4 +211,72 @@ func vmHWM() float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkTailRead measures what it costs N subscriptions of the process
+// to each read one record just made durable (the hub's case: every consumer
+// keeps up with the log), with the tail cache and without it (the files,
+// as before the cache). An op is one 1 KB record with two headers read by
+// every subscription. With publish=false publishing is outside the
+// measurement (and so is the committer's one decode per record for the
+// cache); with publish=true the op includes publishing it in batches of
+// 512 (one fdatasync per batch), which shows the whole cost per record.
+//
+//	go test -run '^$' -bench TailRead -benchmem -benchtime 300000x ./bus/embedded
+func BenchmarkTailRead(b *testing.B) {
+	for _, publish := range []bool{false, true} {
+		for _, subs := range []int{1, 4} {
+			for _, cache := range []bool{false, true} {
+				b.Run(fmt.Sprintf("publish=%v/subs=%d/cache=%v", publish, subs, cache), func(b *testing.B) {
+					benchTailRead(b, subs, cache, publish)
+				})
+			}
+		}
+	}
+}
+
+func benchTailRead(b *testing.B, subs int, cache, publish bool) {
+	bs := openBench(b, Config{Partitions: 1})
+	if !cache {
+		bs.tailRecords, bs.tailBytes = 0, 0
+	}
+	ctx := context.Background()
+	readers := make([]bus.Subscription, subs)
+	for i := range readers {
+		s, err := bs.Subscribe(ctx, "tail", bus.SubscribeOptions{Start: bus.StartLatest})
+		if err != nil {
+			b.Fatal(err)
+		}
+		readers[i] = s
+	}
+	// Rounds of records no bigger than the ring, published then read.
+	const round = 512
+	value := make([]byte, 1024)
+	msgs := make([]bus.Message, round)
+	for i := range msgs {
+		msgs[i] = bus.Message{Key: fmt.Appendf(nil, "key-%d", i%100), Value: value,
+			Headers: []bus.Header{{Key: "ce_id", Value: []byte("0190f0e5-5f5e-7c3a-9d1e-123456789abc")}, {Key: "ce_type", Value: []byte("message.sent")}}}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(round, b.N-done)
+		if !publish {
+			b.StopTimer()
+		}
+		if err := bs.Publish(ctx, "tail", msgs[:n]...); err != nil {
+			b.Fatal(err)
+		}
+		if !publish {
+			b.StartTimer()
+		}
+		for _, s := range readers {
+			for range n {
+				if _, err := s.Receive(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		done += n
+	}
 }

@@ -45,7 +45,12 @@
 //
 // Reads go through pread on the segment files, a 64 KiB chunk at a time,
 // located through a sparse in-memory index (one entry per 64 KiB), so memory
-// stays flat whatever the size of the log.
+// stays flat whatever the size of the log. Readers near the end of a
+// partition (consumers keeping up) read from its tail cache instead: the
+// committer decodes each record once, as it makes it durable, into a ring of
+// the partition's latest records (at most 1,024 records or 1 MiB), and
+// every subscription of the process takes the same read-only record from it,
+// with one bus.Memo, so the layer above decodes it once too (tailcache.go).
 //
 // # Recovery
 //
@@ -104,6 +109,12 @@ type Bus struct {
 
 	cm *committer // the write-ahead log and its writer
 
+	// tailRecords and tailBytes bound each partition's tail cache
+	// (tailCacheRecords and tailCacheBytes; 0 keeps nothing). Set before
+	// the committer starts, so recovery leaves the rings empty; tests
+	// change them before their first publish.
+	tailRecords, tailBytes int
+
 	stopBg    chan struct{}
 	bgDone    chan struct{}
 	closeOnce sync.Once
@@ -142,7 +153,7 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 		lock.Close()
 		return nil, err
 	}
-	b.cm = &committer{b: b, w: w,
+	b.cm = &committer{b: b, w: w, hkeys: headerKeys{},
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 		ckptKick: make(chan struct{}, 1), stopCkpt: make(chan struct{}), ckptDone: make(chan struct{})}
 	fail := func(err error) (*Bus, error) {
@@ -199,6 +210,7 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 		return fail(fmt.Errorf("embedded: checkpoint after recovery: %w", err))
 	}
 	log.Debug("embedded bus: open", "dir", cfg.Dir, "topics", len(b.topics), "wal_entries_replayed", replayed, "took", time.Since(start))
+	b.tailRecords, b.tailBytes = tailCacheRecords, tailCacheBytes
 	go b.cm.run()
 	go b.cm.checkpointLoop()
 	go b.background()

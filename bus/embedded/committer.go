@@ -27,6 +27,10 @@ type committer struct {
 	kick chan struct{}
 	done chan struct{}
 
+	// hkeys interns the header names of the records the committer
+	// decodes for the partitions' tail caches.
+	hkeys headerKeys
+
 	ckptMu   sync.Mutex // one checkpoint at a time
 	ckptKick chan struct{}
 	stopCkpt chan struct{}

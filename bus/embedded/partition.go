@@ -62,6 +62,11 @@ type partition struct {
 	// spare is the next segment file, being allocated and zero-filled in
 	// the background (committer-owned; nil if none).
 	spare *spare
+
+	// tail holds the most recent durable records, decoded (see
+	// tailcache.go); cacheScratch is the committer's buffer for filling it.
+	tail         tailCache
+	cacheScratch []*cachedRecord
 }
 
 // spare is a segment file prepared ahead of need under a temporary name.
@@ -363,6 +368,9 @@ func (p *partition) write(bt *batch) error {
 		if maxTime > s.maxTime.Load() {
 			s.maxTime.Store(maxTime)
 		}
+		// Into the ring before the durable end moves: a reader that sees
+		// the new end finds them there.
+		p.cacheChunk(chunk, off)
 		s.size.Store(size + int64(n))
 		s.next.Store(off + int64(cnt))
 		p.durable.Store(off + int64(cnt))
@@ -441,6 +449,11 @@ func (p *partition) applyRetention(now time.Time) {
 		s.deleted = true
 		drop = append(drop, s)
 		p.segs = p.segs[1:]
+	}
+	if len(drop) > 0 {
+		// The ring never holds what the files no longer do: a reader
+		// behind retention moves up to the oldest retained record.
+		p.tail.trimBelow(p.segs[0].base)
 	}
 	p.segMu.Unlock()
 	for _, s := range drop {

@@ -138,6 +138,35 @@ func checkFrame(b []byte) (frameHead, error) {
 // decodeMessage copies the key, headers and value of a checked frame into
 // one new allocation and returns them as a Message.
 func decodeMessage(frame []byte) (bus.Message, error) {
+	return decodeMessageKeys(frame, nil)
+}
+
+// headerKeys interns header names: events repeat the same dozen names on
+// every record, so the records of the tail cache share one string per name
+// instead of allocating each. Owned by the committer.
+type headerKeys map[string]string
+
+// Bounds of headerKeys, so odd producers cannot grow it without end.
+const (
+	maxHeaderKeys   = 256
+	maxHeaderKeyLen = 64
+)
+
+// intern returns k as a string, the same one for every equal k it keeps.
+func (hk headerKeys) intern(k []byte) string {
+	if s, ok := hk[string(k)]; ok {
+		return s
+	}
+	s := string(k)
+	if len(hk) < maxHeaderKeys && len(k) <= maxHeaderKeyLen {
+		hk[s] = s
+	}
+	return s
+}
+
+// decodeMessageKeys is decodeMessage, taking header names from keys when
+// it is not nil.
+func decodeMessageKeys(frame []byte, keys headerKeys) (bus.Message, error) {
 	le := binary.LittleEndian
 	data := make([]byte, len(frame)-frameFixed)
 	copy(data, frame[frameFixed:])
@@ -180,7 +209,13 @@ func decodeMessage(frame []byte) (bus.Message, error) {
 			if !ok1 || !ok2 {
 				return m, errBadLayout
 			}
-			m.Headers[i] = bus.Header{Key: string(k), Value: v}
+			var name string
+			if keys != nil {
+				name = keys.intern(k)
+			} else {
+				name = string(k)
+			}
+			m.Headers[i] = bus.Header{Key: name, Value: v}
 		}
 	}
 	v, ok := take()

@@ -113,7 +113,7 @@ func (s *subscription) next() (*bus.Delivery, <-chan struct{}, error) {
 	for i := 0; i < n; i++ {
 		p := s.owned[(s.rr+i)%n]
 		c := s.cursors[p]
-		m, h, err := c.read()
+		m, h, memo, err := c.read()
 		if err != nil {
 			if errors.Is(err, bus.ErrClosed) {
 				return nil, nil, err
@@ -128,6 +128,9 @@ func (s *subscription) next() (*bus.Delivery, <-chan struct{}, error) {
 		if s.g != nil {
 			s.tracker.Delivered(p, h.offset)
 			ack = s.acker(p, h.offset)
+		}
+		if memo != nil {
+			return bus.NewSharedDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack, memo), nil, nil
 		}
 		return bus.NewDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack), nil, nil
 	}
@@ -163,8 +166,9 @@ func (s *subscription) Close() error {
 	return s.closeErr
 }
 
-// cursor reads one partition from a position through pread, a chunk at a
-// time, never past the durable end.
+// cursor reads one partition from a position, never past the durable end:
+// from the partition's tail cache when it holds the next record, else
+// through pread, a chunk at a time.
 type cursor struct {
 	p    *partition
 	next int64    // offset of the next record to deliver
@@ -176,14 +180,24 @@ type cursor struct {
 
 var errNoData = errors.New("no data")
 
-// read returns the next record, or nil if none is durable yet.
-func (c *cursor) read() (*bus.Message, frameHead, error) {
+// read returns the next record, or nil if none is durable yet. A record
+// from the tail cache comes with the memo its deliveries share (and its
+// Message is shared: read-only); one read from the files with a nil memo.
+func (c *cursor) read() (*bus.Message, frameHead, *bus.Memo, error) {
 	for c.next < c.p.durable.Load() {
+		if r := c.p.tail.get(c.next); r != nil {
+			h := frameHead{offset: c.next, unixNano: r.unixNano}
+			c.next++
+			// The file position is stale now; locate again if the ring
+			// ever moves past this cursor.
+			c.seg, c.buf, c.bpos = nil, c.buf[:0], 0
+			return &r.msg, h, &r.memo, nil
+		}
 		if rest := c.buf[c.bpos:]; len(rest) >= 4 {
 			if l := frameLen(rest); l > 0 && 4+l <= len(rest) {
 				h, err := checkFrame(rest)
 				if err != nil {
-					return nil, h, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos), Offset: c.next, Reason: err.Error()}
+					return nil, h, nil, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos), Offset: c.next, Reason: err.Error()}
 				}
 				frame := rest[:h.size]
 				c.bpos += h.size
@@ -191,25 +205,25 @@ func (c *cursor) read() (*bus.Message, frameHead, error) {
 					continue // reading forward from an index entry
 				}
 				if h.offset != c.next {
-					return nil, h, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos-h.size), Offset: c.next,
+					return nil, h, nil, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos-h.size), Offset: c.next,
 						Reason: fmt.Sprintf("record holds offset %d", h.offset)}
 				}
 				m, err := decodeMessage(frame)
 				if err != nil {
-					return nil, h, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos-h.size), Offset: c.next, Reason: err.Error()}
+					return nil, h, nil, &CorruptionError{File: c.seg.path, Pos: c.at + int64(c.bpos-h.size), Offset: c.next, Reason: err.Error()}
 				}
 				c.next++
-				return &m, h, nil
+				return &m, h, nil, nil
 			}
 		}
 		if err := c.fill(); err != nil {
 			if err == errNoData {
-				return nil, frameHead{}, nil
+				return nil, frameHead{}, nil, nil
 			}
-			return nil, frameHead{}, err
+			return nil, frameHead{}, nil, err
 		}
 	}
-	return nil, frameHead{}, nil
+	return nil, frameHead{}, nil, nil
 }
 
 // fill reads the next chunk of frames into buf, moving to the next segment

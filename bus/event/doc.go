@@ -22,6 +22,15 @@
 // (a whole JSON event in the value), which is what Envelope.MarshalJSON
 // writes (media type application/cloudevents+json).
 //
+// # Reading deliveries
+//
+// Consumers read a bus delivery with FromDelivery, which decodes each
+// record once per process however many subscriptions receive it (the
+// embedded bus hands them all the same record), and memoises Decode on the
+// envelope it returns. That envelope, its data and its payload are shared
+// by every consumer of the process: they are read-only, and a consumer that
+// needs to change one copies it first.
+//
 // # Payloads and versions
 //
 // Each event type has one Go payload type (MessageReceivedData for

@@ -28,8 +28,9 @@ const ContentTypeCloudEventsJSON = "application/cloudevents+json"
 const DefaultSource = "/hotline"
 
 // Envelope is one event: CloudEvents 1.0 attributes, Hotline's extension
-// attributes and the data. Build one with New; read one with FromMessage or
-// json.Unmarshal, then Validate and Decode it.
+// attributes and the data. Build one with New; read one from a bus delivery
+// with FromDelivery (shared and read-only, see there), from a message with
+// FromMessage or with json.Unmarshal, then Validate and Decode it.
 type Envelope struct {
 	// ID is unique per event; consumers drop an id they have applied, which
 	// makes at-least-once delivery safe. New makes a UUIDv7, so ids sort
@@ -73,6 +74,10 @@ type Envelope struct {
 
 	// Data is the payload as written (JSON for every Hotline event).
 	Data json.RawMessage
+
+	// payload memoises Decode for an envelope shared by the subscriptions
+	// of a process (FromDelivery); nil otherwise.
+	payload *payloadMemo
 }
 
 // Option sets an optional attribute in New.
@@ -280,7 +285,18 @@ func (e *Envelope) checkAttributes(p *problems) {
 // Decode returns the event's data as its typed payload (a pointer, e.g.
 // *MessageReceivedData), upgraded from the version its dataschema names to
 // the current one. It does not run the payload's Validate; Validate does.
+//
+// On an envelope from FromDelivery the payload is decoded once and shared
+// by every caller in the process: it is read-only (see FromDelivery).
 func (e *Envelope) Decode() (Payload, error) {
+	if e.payload != nil {
+		return e.payload.decode(e)
+	}
+	return e.decode()
+}
+
+// decode is Decode without the memo.
+func (e *Envelope) decode() (Payload, error) {
 	ti, ok := registry[e.Type]
 	if !ok {
 		return nil, fmt.Errorf("event: decode %q: %w", e.Type, ErrUnknownType)

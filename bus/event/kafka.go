@@ -142,8 +142,16 @@ const (
 // on what is not a CloudEvent 1.0; it does not apply Hotline's rules, so
 // consumers call Validate (or Decode) next. The envelope shares no memory
 // with m. Headers other than content-type and ce_* are ignored; the message
-// key is not read, since Key() derives it from the attributes.
+// key is not read, since Key() derives it from the attributes. Consumers
+// reading a bus delivery use FromDelivery instead, which decodes each
+// record once per process.
 func FromMessage(m *bus.Message) (*Envelope, error) {
+	return fromMessage(m, false)
+}
+
+// fromMessage is FromMessage; with shareValue the envelope's Data is the
+// message's Value itself rather than a copy (for a read-only delivery).
+func fromMessage(m *bus.Message, shareValue bool) (*Envelope, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: nil message", ErrMalformed)
 	}
@@ -262,7 +270,11 @@ func FromMessage(m *bus.Message) (*Envelope, error) {
 		}
 	}
 	if len(m.Value) > 0 {
-		e.Data = bytes.Clone(m.Value)
+		if shareValue {
+			e.Data = m.Value[:len(m.Value):len(m.Value)]
+		} else {
+			e.Data = bytes.Clone(m.Value)
+		}
 	}
 	return e, nil
 }

@@ -472,7 +472,7 @@ func later(a, b time.Time) time.Time {
 // foldEvent applies one event of TopicConversations or TopicOutbox to the
 // history view.
 func (c *Channel) foldEvent(_ context.Context, d *bus.Delivery) error {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil {
 		c.log.Warn("skipping unreadable event", "topic", d.Topic, "position", d.String(), "err", err)
 		return nil
@@ -619,7 +619,7 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 // message.delivered. A reply for a visitor with no socket open stays in the
 // history and is marked delivered when a reconnecting widget receives it.
 func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil || e.Type != event.MessageSent || e.Channel != event.ChannelChat {
 		if err != nil {
 			c.log.Warn("skipping unreadable outbox event", "topic", d.Topic, "position", d.String(), "err", err)

@@ -88,7 +88,7 @@ func (s *Server) followOffers(ctx context.Context, sub bus.Subscriber) error {
 			if typ, _ := d.Header(event.HeaderType); len(typ) > 0 && string(typ) != event.ConversationOffered {
 				continue
 			}
-			e, err := event.FromMessage(&d.Message)
+			e, err := event.FromDelivery(d)
 			if err != nil || e.Type != event.ConversationOffered {
 				continue
 			}
@@ -102,10 +102,14 @@ func (s *Server) followOffers(ctx context.Context, sub bus.Subscriber) error {
 				continue
 			}
 			// The offer's deadline counts from when routing made it (by
-			// routing's clock, the real one).
+			// routing's clock, the real one). The decoded payload is shared
+			// with the process's other readers (event.FromDelivery): the
+			// call gets its own copy.
 			if o.TimeoutMs > 0 {
 				left := time.Until(e.Time.Add(time.Duration(o.TimeoutMs) * time.Millisecond)).Milliseconds()
-				o.TimeoutMs = min(max(left, 1), o.TimeoutMs)
+				oc := *o
+				oc.TimeoutMs = min(max(left, 1), o.TimeoutMs)
+				o = &oc
 			}
 			c.startRing(ctx, func(rctx context.Context) { c.ringAgent(rctx, e.ID, o) })
 		}

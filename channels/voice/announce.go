@@ -274,7 +274,7 @@ func (s *Server) followQueues(ctx context.Context, sub bus.Subscriber) error {
 			if typ, _ := d.Header(event.HeaderType); len(typ) > 0 && !tracked(string(typ)) {
 				continue
 			}
-			e, err := event.FromMessage(&d.Message)
+			e, err := event.FromDelivery(d)
 			if err != nil {
 				continue
 			}

@@ -386,7 +386,7 @@ func (s *Server) followControl(ctx context.Context, sub bus.Subscriber) error {
 			if typ, _ := d.Header(event.HeaderType); len(typ) > 0 && string(typ) != event.CallHoldRequested {
 				continue
 			}
-			e, err := event.FromMessage(&d.Message)
+			e, err := event.FromDelivery(d)
 			if err != nil || e.Type != event.CallHoldRequested {
 				continue
 			}

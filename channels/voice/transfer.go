@@ -126,7 +126,7 @@ func (v *routingView) takeRefer(id string) *agentLeg {
 // foldRouting folds one routing log event for the transfer verdicts; the
 // caller (followOffers) reads the log in order.
 func (s *Server) foldRouting(d *bus.Delivery) {
-	e, err := routing.ReadRouting(&d.Message)
+	e, err := routing.ReadRoutingDelivery(d)
 	if err != nil {
 		return
 	}

@@ -90,7 +90,7 @@ func (f *fold) apply(ctx context.Context, it item) error {
 		return f.applyRouting(ctx, it.d)
 	}
 	f.pending = append(f.pending, it.d)
-	e, err := event.FromMessage(&it.d.Message)
+	e, err := event.FromDelivery(it.d)
 	if err != nil {
 		f.ix.log.Debug("indexer: unreadable event skipped", "topic", it.d.Topic, "position", it.d.String(), "err", err)
 		return nil
@@ -260,7 +260,7 @@ type routeFacts struct {
 // then: a replay never writes a status the log has since moved past.
 func (f *fold) applyRouting(ctx context.Context, d *bus.Delivery) error {
 	f.routingFacts++
-	e, err := routing.ReadRouting(&d.Message)
+	e, err := routing.ReadRoutingDelivery(d)
 	if err != nil {
 		f.ix.log.Debug("indexer: routing message skipped", "position", d.String(), "err", err)
 		return nil

@@ -137,7 +137,7 @@ func (s *Store) run(ctx context.Context) error {
 
 // fold decodes and applies one message and answers its waiter, if any.
 func (s *Store) fold(d *bus.Delivery) {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil {
 		s.log.Warn("accounts message skipped", "topic", d.Topic, "position", d.String(), "err", err)
 		return

@@ -113,7 +113,7 @@ func (s *Store) Run(ctx context.Context) error {
 // fold decodes and applies one message, answers its waiter, if any, and
 // tells subscribers about a change.
 func (s *Store) fold(d *bus.Delivery) {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil {
 		s.log.Warn("directory message skipped", "topic", d.Topic, "position", d.String(), "err", err)
 		return

@@ -181,7 +181,7 @@ func (c *Conversation) touch(at time.Time) {
 // foldRouting folds one message of the routing log through the tenant's
 // routing.State and mirrors the result on the conversations it touched.
 func (i *Inbox) foldRouting(d *bus.Delivery) {
-	e, err := routing.ReadRouting(&d.Message)
+	e, err := routing.ReadRoutingDelivery(d)
 	if err != nil {
 		i.log.Debug("routing message skipped", "topic", d.Topic, "position", d.String(), "err", err)
 		return
@@ -444,7 +444,7 @@ func (i *Inbox) appendEntry(c *Conversation, en Entry) *Entry {
 // decodeEvent reads an event and its payload; unreadable events are logged and
 // skipped.
 func (i *Inbox) decodeEvent(d *bus.Delivery) (*event.Envelope, event.Payload, bool) {
-	e, err := event.FromMessage(&d.Message)
+	e, err := event.FromDelivery(d)
 	if err != nil {
 		i.log.Debug("unreadable event skipped", "topic", d.Topic, "position", d.String(), "err", err)
 		return nil, nil, false

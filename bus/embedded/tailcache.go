@@ -1,0 +1,202 @@
+package embedded
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/hotline-hub/hotline/bus"
+)
+
+// The tail cache: every subscription of the process that reads a
+// partition near its end (the usual case: consumers keep up) takes the
+// records from one in-memory ring instead of reading and decoding the
+// segment files itself. The committer decodes each record once, after the
+// write-ahead log holding it is synced and before it moves the partition's
+// durable end, so a reader finds in the ring only what it may read anyway;
+// readers check the durable end first, as for the files. The frames were
+// built and checked by this process, so a ring hit skips pread, copy and
+// CRC. A reader below the ring (lagging, replaying) reads the files as
+// before, with their corruption checks; the records in the ring are always
+// a run of consecutive offsets ending at the durable end, never older than
+// the oldest retained record (retention trims it), and the ring starts
+// empty at Open (recovery does not fill it).
+//
+// Every delivery of one cached record shares its bus.Message (read-only,
+// see bus.Message) and its bus.Memo, so the layer above decodes the event
+// once per process.
+const (
+	// tailCacheRecords is the most records a partition's ring holds.
+	tailCacheRecords = 1024
+	// tailCacheBytes bounds the heap a partition's ring holds (records'
+	// bytes plus the bookkeeping, see recordCost), whichever of the two
+	// bounds is reached first. At 1 KiB events that is ~900 records, a few
+	// seconds of a busy partition: a consumer that falls further behind
+	// reads the files, as it would without the ring.
+	tailCacheBytes = 1 << 20
+	// tailCacheFirstSlots is the ring's first allocation; it doubles up to
+	// tailCacheRecords as the partition gets busy, so idle partitions cost
+	// next to nothing.
+	tailCacheFirstSlots = 16
+)
+
+// cachedRecord is one decoded durable record. Deliveries of it share msg
+// and memo.
+type cachedRecord struct {
+	msg      bus.Message
+	unixNano int64
+	cost     int
+	memo     bus.Memo
+}
+
+// recordCost approximates the heap a cached record holds: its frame's bytes
+// (key, value and headers, copied once by decodeMessage), the record with
+// its memo, its header slice and the ring slot.
+func recordCost(frameSize int, m *bus.Message) int {
+	return frameSize + int(unsafe.Sizeof(cachedRecord{})) + 8 +
+		len(m.Headers)*int(unsafe.Sizeof(bus.Header{}))
+}
+
+// tailCache is a partition's ring of its most recent durable records.
+// The committer adds (in offset order) and retention trims; readers get.
+type tailCache struct {
+	mu    sync.RWMutex
+	slots []*cachedRecord // circular
+	head  int             // slot of the oldest record
+	n     int             // records held
+	first int64           // offset of the oldest record
+	bytes int             // sum of the records' cost
+}
+
+// get returns the record at offset off, or nil if the ring does not hold
+// it.
+func (c *tailCache) get(off int64) *cachedRecord {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	i := off - c.first
+	if i < 0 || i >= int64(c.n) {
+		return nil
+	}
+	return c.slots[(c.head+int(i))%len(c.slots)]
+}
+
+// add appends recs, the records from offset first on, dropping the oldest
+// records past maxRecords or maxBytes. A run that does not continue the
+// ring's (after a failed write, which stops the partition anyway) replaces
+// it; maxRecords 0 keeps nothing.
+func (c *tailCache) add(first int64, recs []*cachedRecord, maxRecords, maxBytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n > 0 && first != c.first+int64(c.n) {
+		c.clearLocked()
+	}
+	for i, r := range recs {
+		if c.n == 0 {
+			c.first = first + int64(i)
+		}
+		if r.cost > maxBytes || maxRecords <= 0 {
+			// Too big for the ring on its own: the run stops being
+			// consecutive, so keep nothing older either.
+			c.clearLocked()
+			continue
+		}
+		for c.n > 0 && (c.n >= maxRecords || c.bytes+r.cost > maxBytes) {
+			c.dropOldestLocked()
+		}
+		if c.n == 0 {
+			c.first = first + int64(i)
+		}
+		if c.n == len(c.slots) {
+			c.growLocked(maxRecords)
+		}
+		c.slots[(c.head+c.n)%len(c.slots)] = r
+		c.n++
+		c.bytes += r.cost
+	}
+}
+
+// trimBelow drops the records before offset off (retention deleted their
+// segment).
+func (c *tailCache) trimBelow(off int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.n > 0 && c.first < off {
+		c.dropOldestLocked()
+	}
+}
+
+// clear drops every record.
+func (c *tailCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
+}
+
+func (c *tailCache) clearLocked() {
+	for c.n > 0 {
+		c.dropOldestLocked()
+	}
+	c.head = 0
+}
+
+func (c *tailCache) dropOldestLocked() {
+	r := c.slots[c.head]
+	c.slots[c.head] = nil // deliveries still holding it keep it alive, not the ring
+	c.bytes -= r.cost
+	c.head = (c.head + 1) % len(c.slots)
+	c.n--
+	c.first++
+}
+
+// growLocked doubles the ring (up to limit slots), keeping the records in
+// order from slot 0.
+func (c *tailCache) growLocked(limit int) {
+	size := min(limit, max(tailCacheFirstSlots, 2*len(c.slots)))
+	slots := make([]*cachedRecord, size)
+	for i := 0; i < c.n; i++ {
+		slots[i] = c.slots[(c.head+i)%len(c.slots)]
+	}
+	c.slots, c.head = slots, 0
+}
+
+// stats returns the number of records held, their cost and the first
+// offset (tests and benchmarks).
+func (c *tailCache) stats() (n, bytes int, first int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.n, c.bytes, c.first
+}
+
+// cacheChunk decodes the frames of chunk (checked, sealed and in the synced
+// write-ahead log; their first offset is first) and adds them to the
+// partition's ring. Called by the committer before it moves the durable
+// end past them.
+func (p *partition) cacheChunk(chunk []byte, first int64) {
+	maxRecords, maxBytes := p.b.tailRecords, p.b.tailBytes
+	if maxRecords <= 0 || maxBytes <= 0 {
+		return
+	}
+	recs := p.cacheScratch[:0]
+	for q := 0; q < len(chunk); {
+		size := 4 + frameLen(chunk[q:])
+		frame := chunk[q : q+size]
+		q += size
+		if size > maxBytes {
+			// Never kept: skip decoding it. add clears what is older.
+			recs = append(recs, &cachedRecord{cost: size})
+			continue
+		}
+		m, err := decodeMessageKeys(frame, p.b.cm.hkeys)
+		if err != nil {
+			// Not expected of a frame this process built; the file read
+			// reports it. Nothing of this chunk is cached.
+			p.tail.clear()
+			clear(recs)
+			p.cacheScratch = recs[:0]
+			return
+		}
+		recs = append(recs, &cachedRecord{msg: m, unixNano: int64(le64(frame[16:])), cost: recordCost(size, &m)})
+	}
+	p.tail.add(first, recs, maxRecords, maxBytes)
+	clear(recs)
+	p.cacheScratch = recs[:0]
+}
