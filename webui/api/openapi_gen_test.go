@@ -392,6 +392,14 @@ func action(id, summary, desc, who string, reqBody m, conflict, invalid string) 
 		inboxFails(true, "Agents get it too for a conversation that is not theirs, not offered to them and not waiting.", r))}
 }
 
+// withParam adds parameter param to the single operation of path item p.
+func withParam(p m, param m) m {
+	for _, o := range p {
+		o.(m)["parameters"] = append(o.(m)["parameters"].([]m), param)
+	}
+	return p
+}
+
 // withOK replaces the 200 answer of the single operation of path item p.
 func withOK(p m, answer m) m {
 	for _, o := range p {
@@ -438,7 +446,7 @@ func inboxPaths() m {
 		conv + "/decline": action("declineOffer", "Decline an offer",
 			"Declines the conversation offered to the caller; routing offers it to someone else.", "The agent it is offered to.", nil,
 			"`conflict`: no offer of this conversation stands for the caller, or routing did not accept it.", ""),
-		conv + "/messages": withOK(action("sendMessage", "Reply to the customer",
+		conv + "/messages": withParam(withOK(action("sendMessage", "Reply to the customer",
 			"Publishes a reply on the outbox for the channel to deliver. Idempotent per (caller, client_id): a repeated "+
 				"request answers the same reply without sending twice. Answers 200, not 201, with the reply as the "+
 				"thread holds it and the conversation's summary (not the whole thread).",
@@ -446,6 +454,12 @@ func inboxPaths() m {
 			"`conflict`: the conversation is not assigned, is assigned to another agent, or no customer address is known yet.",
 			"`invalid_field`: client_id not 1 to 128 bytes of UTF-8; text empty, too long (32 KiB by default) or not UTF-8."),
 			ok("The reply and the conversation's summary after it.", "ReplyResult")),
+			m{"name": "X-Hotline-Socket", "in": "header", "required": false,
+				"description": "The `socket_id` of the caller's inbox socket (its hello frame) in the client sending the reply: " +
+					"that socket is sent no frame for the reply, whose answer carries the same entry and summary; the caller's " +
+					"other sockets and everyone else's get it as usual, and so does that socket for the reply's delivery. A " +
+					"value that names no open socket of the caller (or is longer than 64 bytes) is ignored.",
+				"schema": m{"type": "string"}}),
 		conv + "/notes": action("addNote", "Add an internal note",
 			"Adds a note that the customer never sees.", "Whoever may read the conversation, except analysts.",
 			body("The note.", "NoteRequest"), "",
@@ -496,17 +510,20 @@ func inboxPaths() m {
 			"get": op("inboxSocket", "inbox", "The live inbox WebSocket",
 				readRoles+" A WebSocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`); the Origin, when sent, must "+
 					"name the hub's host. The server pushes JSON text frames:\n\n"+
+					"- `{\"type\":\"hello\",\"socket_id\"}` first, once: the socket's id, unique per connection, which the "+
+					"client sends as `X-Hotline-Socket` with its replies (sendMessage) so that this socket is not sent the reply "+
+					"it already has in the answer.\n"+
 					"- `{\"type\":\"conversation\",\"conversation\":<ConversationSummary>}` whenever a conversation the caller "+
 					"sees (or saw before the change) changes; a conversation leaving the inbox is announced too.\n"+
 					"- `{\"type\":\"message\",\"conversation_id\",\"entry\":<Entry>,\"conversation\":<ConversationSummary>}` when a message "+
 					"is added to a conversation the caller sees; `conversation` is its summary after the change, sent in place of a "+
-					"conversation frame.\n"+
+					"conversation frame (not to the socket a reply request named in `X-Hotline-Socket`, for that reply).\n"+
 					"- `{\"type\":\"typing\",\"conversation_id\",\"from\":\"visitor\",\"active\"}` when the customer types.\n\n"+
 					"The client may send `{\"type\":\"typing\",\"conversation_id\",\"active\"}` while the agent types; it is "+
 					"relayed to the customer for a conversation assigned to the caller (supervisors and admins: any), other "+
 					"frames are ignored. Frames from the client are at most 4 KiB. The server pings every 30 s and closes a "+
-					"socket silent for 75 s, or one too slow to read its frames (after 64 queued). Schemas: WSConversationFrame, "+
-					"WSMessageFrame, WSTypingFrame, WSTypingIn.",
+					"socket silent for 75 s, or one too slow to read its frames (after 64 queued). Schemas: WSHelloFrame, "+
+					"WSConversationFrame, WSMessageFrame, WSTypingFrame, WSTypingIn.",
 				safeSecurity, []m{tenantParam,
 					{"name": "Upgrade", "in": "header", "required": true, "schema": m{"type": "string", "const": "websocket"}},
 				}, nil,
@@ -689,6 +706,10 @@ func components() m {
 			"PresenceRequest": object("", []string{"presence"}, m{
 				"presence": strEnum("", "available", "away", "wrap-up", "offline"),
 				"reason":   str("At most 256 bytes."),
+			}),
+			"WSHelloFrame": object("Server to client, the first frame.", []string{"type", "socket_id"}, m{
+				"type":      m{"const": "hello"},
+				"socket_id": str("The socket's id, for X-Hotline-Socket."),
 			}),
 			"WSConversationFrame": object("Server to client.", []string{"type", "conversation"}, m{
 				"type":         m{"const": "conversation"},

@@ -91,7 +91,13 @@ async function threadHas(page, id, status, want) {
 async function agentReplies(page, id, text) {
   await page.locator('[data-testid="composer-tab-reply"][aria-selected="true"]').waitFor();
   await page.fill('[data-testid="composer-input"]', text);
+  const sent = page.waitForRequest(
+    (r) => r.method() === "POST" && r.url().endsWith("/conversations/" + encodeURIComponent(id) + "/messages"),
+  );
   await page.click('[data-testid="composer-send"]');
+  // The tab names its socket, which the hub then sends no frame for this
+  // reply: the thread shows it from the request's answer.
+  if (!(await sent).headers()["x-hotline-socket"]) throw new Error("the reply request named no socket (X-Hotline-Socket)");
   await threadHas(page, id, "assigned", [["out", text]]);
 }
 

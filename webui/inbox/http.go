@@ -25,7 +25,7 @@ import (
 //	GET  /api/v1/tenants/{tenant}/conversations?view=contact&contact=         a contact's dossier; agents only while they hold or are offered one of its conversations
 //	GET  /api/v1/tenants/{tenant}/conversations/{id}                          the same; agents only theirs, offered to them, waiting, or (read-only) in the dossier of a contact they serve
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/accept|decline           the agent offered it
-//	POST /api/v1/tenants/{tenant}/conversations/{id}/messages {client_id,text} the assigned agent, supervisors, admins
+//	POST /api/v1/tenants/{tenant}/conversations/{id}/messages {client_id,text} the assigned agent, supervisors, admins (header SocketHeader: see there)
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/notes {client_id?,text}  who may read it (not analysts)
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/transfer {to_agent|to_queue,note} the assigned agent, supervisors, admins
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/resolve                  the same
@@ -34,7 +34,7 @@ import (
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/call/hold|resume         the assigned agent, supervisors, admins (calls.go)
 //	GET  /api/v1/tenants/{tenant}/conversations/{id}/recordings/{sha256}      who may read it, as GET conversations/{id} (calls.go)
 //	GET  /api/v1/tenants/{tenant}/me, PUT .../me/presence {presence,reason}    routing agents (PUT: not analysts)
-//	GET  /api/v1/tenants/{tenant}/ws                                          the live socket
+//	GET  /api/v1/tenants/{tenant}/ws                                          the live socket; its first frame is {"type":"hello","socket_id"}
 //
 // Another tenant answers 404, as if absent; analysts get 403 on every
 // write.
@@ -509,10 +509,20 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 	}, event.WithID(eventID))
 	done := make(chan struct{})
 	i.inflight[eventID] = done
+	// The caller's own socket gets no frame for this reply: the answer
+	// carries it. A header naming no socket of the caller is ignored.
+	cs := i.clients[t.id]
+	skipping := false
+	if cl := cs.own(p, r.Header.Get(SocketHeader)); cl != nil {
+		cs.skip[eventID], skipping = cl, true
+	}
 	i.mu.Unlock()
 	defer func() {
 		i.mu.Lock()
 		delete(i.inflight, eventID)
+		if skipping {
+			delete(cs.skip, eventID) // not folded (an error), or already taken
+		}
 		close(done)
 		i.mu.Unlock()
 	}()

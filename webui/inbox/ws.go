@@ -3,8 +3,10 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -81,7 +83,8 @@ func mine(p auth.Principal, s Summary) bool {
 	return false
 }
 
-// Outgoing frames.
+// Outgoing frames. The message and conversation frames are encoded by
+// frames.go, byte for byte as encoding/json would from these tags.
 type conversationOut struct {
 	Type         string  `json:"type"` // "conversation"
 	Conversation Summary `json:"conversation"`
@@ -115,11 +118,23 @@ type typingIn struct {
 // change or sees it now (so a conversation leaving an inbox, resolved or
 // taken by someone else, is announced too). A socket that sees the entry
 // gets one message frame carrying the summary too; the others a
-// conversation frame. Called with i.mu held.
+// conversation frame. The socket that asked for a reply (SocketHeader)
+// gets nothing for the reply's own fold: the request answers it the
+// entry and the summary. Called with i.mu held.
 func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry *Entry) {
 	cs := i.clients[t.id]
 	if cs == nil || len(cs.all) == 0 {
 		return
+	}
+	var skip *client
+	if entry != nil && len(cs.skip) > 0 {
+		// Taken by the first fold showing the entry, which is the reply's
+		// own (message.sent): only that one is in the request's answer,
+		// a delivery folded later is not.
+		if cl, ok := cs.skip[entry.MessageID]; ok {
+			skip = cl
+			delete(cs.skip, entry.MessageID)
+		}
 	}
 	sum := c.summary()
 	var conv, msg []byte
@@ -127,7 +142,8 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		var err error
 		if withEntry {
 			if msg == nil {
-				msg, err = json.Marshal(messageOut{Type: "message", ConversationID: c.ID, Entry: *entry, Conversation: &sum})
+				f := &messageOut{Type: "message", ConversationID: c.ID, Entry: *entry, Conversation: &sum}
+				msg, err = appendMessageFrame(make([]byte, 0, messageFrameSize(f)), f)
 			}
 			if err != nil {
 				i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
@@ -135,7 +151,8 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 			return msg
 		}
 		if conv == nil {
-			conv, err = json.Marshal(conversationOut{Type: "conversation", Conversation: sum})
+			f := &conversationOut{Type: "conversation", Conversation: sum}
+			conv, err = appendConversationFrame(make([]byte, 0, 32+summarySize(&sum)), f)
 		}
 		if err != nil {
 			i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
@@ -147,6 +164,9 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		sums = append(sums, before.s)
 	}
 	cs.candidates(func(cl *client) {
+		if cl == skip {
+			return
+		}
 		now := seesSummary(t, cl.p, sum, c.skills)
 		was := before != nil && seesSummary(t, cl.p, before.s, before.skills)
 		if !now && !was {
@@ -166,14 +186,23 @@ type sockets struct {
 	all        map[*client]struct{}
 	privileged map[*client]struct{}            // see every conversation
 	byAgent    map[string]map[*client]struct{} // the others, by account
+	byID       map[string]*client              // by socket id (the hello frame)
+	// skip holds, by event id, the socket whose reply request publishes
+	// that event: the fold of the reply sends it no frame.
+	skip map[string]*client
+	seq  uint64 // sockets opened, for their ids
 }
 
 func newSockets() *sockets {
-	return &sockets{all: map[*client]struct{}{}, privileged: map[*client]struct{}{}, byAgent: map[string]map[*client]struct{}{}}
+	return &sockets{all: map[*client]struct{}{}, privileged: map[*client]struct{}{},
+		byAgent: map[string]map[*client]struct{}{}, byID: map[string]*client{}, skip: map[string]*client{}}
 }
 
 func (s *sockets) add(cl *client) {
 	s.all[cl] = struct{}{}
+	if cl.id != "" {
+		s.byID[cl.id] = cl
+	}
 	if privileged(cl.p) {
 		s.privileged[cl] = struct{}{}
 		return
@@ -188,6 +217,9 @@ func (s *sockets) add(cl *client) {
 
 func (s *sockets) remove(cl *client) {
 	delete(s.all, cl)
+	if s.byID[cl.id] == cl {
+		delete(s.byID, cl.id)
+	}
 	delete(s.privileged, cl)
 	if m := s.byAgent[cl.p.AccountID]; m != nil {
 		delete(m, cl)
@@ -235,11 +267,58 @@ func (s *sockets) candidates(fn func(*client), sums ...Summary) {
 	}
 }
 
+// own returns the socket of p that id names, nil if none: a socket id
+// only ever names a socket of the same account. Nil-safe.
+func (s *sockets) own(p auth.Principal, id string) *client {
+	if s == nil || id == "" || len(id) > maxSocketID {
+		return nil
+	}
+	cl := s.byID[id]
+	if cl == nil || cl.p.AccountID != p.AccountID || cl.p.Tenant != p.Tenant {
+		return nil
+	}
+	return cl
+}
+
 // client is one agent's socket; out writes to it (a goroutine only while
 // there is something to write).
 type client struct {
+	// id is the socket's id, told to the client in the hello frame: its
+	// reply requests name it (SocketHeader).
+	id  string
 	p   auth.Principal
 	out *wsock.Writer
+}
+
+// SocketHeader is the request header by which a reply request names the
+// inbox socket of the same account it comes from (the socket_id of the
+// socket's hello frame): the reply's fold then sends that socket no frame,
+// since the request's answer carries the same entry and summary. The other
+// sockets (the agent's other tabs, supervisors) get the frame as usual. A
+// value that names no socket of the caller is ignored.
+const SocketHeader = "X-Hotline-Socket"
+
+// maxSocketID bounds a SocketHeader value worth looking up.
+const maxSocketID = 64
+
+// newID returns a fresh socket id: the tenant's socket count, unique in
+// the tenant's index, then random bits, so that ids do not repeat across
+// tenants or restarts either. Not a secret: an id only ever names a socket
+// of the caller's own account. Called with i.mu held.
+func (s *sockets) newID() string {
+	s.seq++
+	b := make([]byte, 0, 32)
+	b = strconv.AppendUint(b, s.seq, 36)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, rand.Uint64(), 36)
+	return string(b)
+}
+
+// helloFrame is the first frame of every inbox socket.
+func helloFrame(id string) []byte {
+	b := append(make([]byte, 0, 48), `{"type":"hello","socket_id":`...)
+	b = appendJSONString(b, id)
+	return append(b, '}')
 }
 
 // enqueue queues a frame; a client whose queue is full is disconnected: a
@@ -280,10 +359,16 @@ func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	if i.clients[t.id] == nil {
-		i.clients[t.id] = newSockets()
+	cs := i.clients[t.id]
+	if cs == nil {
+		cs = newSockets()
+		i.clients[t.id] = cs
 	}
-	i.clients[t.id].add(cl)
+	// The hello frame goes first: queued before the socket is registered
+	// and may be sent anything else.
+	cl.id = cs.newID()
+	cl.enqueue(helloFrame(cl.id))
+	cs.add(cl)
 	i.mu.Unlock()
 	go i.readLoop(conn, cl, t.id)
 }

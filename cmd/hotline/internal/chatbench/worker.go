@@ -23,6 +23,7 @@ import (
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 	"github.com/hotline-hub/hotline/webui/auth"
+	"github.com/hotline-hub/hotline/webui/inbox"
 )
 
 // Worker tuning. A worker holds thousands of sockets; these bound how much
@@ -87,6 +88,9 @@ type agent struct {
 	csrf     string
 	accepted map[string]bool
 	ws       *websocket.Conn
+	// socketID is the inbox socket's id (its hello frame), sent with the
+	// agent's replies as a browser tab does, so the hub does not echo them.
+	socketID string
 	got      int // messages seen on the socket, for ReplyEvery
 }
 
@@ -264,6 +268,11 @@ func (w *worker) tenantPath(rest string) string {
 // call makes one API request as a (nil: anonymous) and decodes a 2xx JSON
 // answer into out (if not nil). It returns the status.
 func (w *worker) call(ctx context.Context, a *agent, method, path string, body, out any) (int, error) {
+	return w.callWith(ctx, a, method, path, nil, body, out)
+}
+
+// callWith is call with more request headers.
+func (w *worker) callWith(ctx context.Context, a *agent, method, path string, hdr http.Header, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -275,6 +284,9 @@ func (w *worker) call(ctx context.Context, a *agent, method, path string, body, 
 	req, err := http.NewRequestWithContext(ctx, method, w.p.URL+path, rd)
 	if err != nil {
 		return 0, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -448,6 +460,20 @@ func (w *worker) openAgentSockets(ctx context.Context) error {
 			return fmt.Errorf("agent %s: socket: %w", a.login, err)
 		}
 		a.ws = ws
+		// The hub's first frame names the socket, for the replies.
+		_ = ws.SetReadDeadline(time.Now().Add(stepTimeout))
+		var hello struct {
+			Type     string `json:"type"`
+			SocketID string `json:"socket_id"`
+		}
+		if err := ws.ReadJSON(&hello); err != nil {
+			return fmt.Errorf("agent %s: socket: waiting for the hello frame: %w", a.login, err)
+		}
+		if hello.Type != "hello" || hello.SocketID == "" {
+			return fmt.Errorf("agent %s: socket: first frame is %q, not hello with a socket id", a.login, hello.Type)
+		}
+		_ = ws.SetReadDeadline(time.Time{})
+		a.socketID = hello.SocketID
 		go w.readAgent(a)
 		return nil
 	})
@@ -544,10 +570,14 @@ func (w *worker) sendReplies(ctx context.Context, quit <-chan struct{}) {
 		st := stamp{Phase: r.st.Phase, Customer: r.st.Customer, Seq: r.st.Seq, Sent: time.Now().UnixNano()}
 		body := map[string]string{"client_id": st.clientID("r"), "text": st.text()}
 		path := w.tenantPath("conversations/" + url.PathEscape(r.conv) + "/messages")
+		var hdr http.Header
 		if w.p.Mode == modeRelay {
 			path = "/relay/conversations/" + url.PathEscape(r.conv) + "/messages"
+		} else if r.a.socketID != "" {
+			// As the web app: the answer is the reply, the socket need not echo it.
+			hdr = http.Header{inbox.SocketHeader: {r.a.socketID}}
 		}
-		_, err := w.call(ctx, r.a, http.MethodPost, path, body, nil)
+		_, err := w.callWith(ctx, r.a, http.MethodPost, path, hdr, body, nil)
 		if ctx.Err() != nil {
 			return
 		}

@@ -37,9 +37,15 @@ export class ApiError extends Error {
   }
 }
 
-/** One API request; a non-2xx answer throws an ApiError with the body's code and field. */
-export async function call(method: string, path: string, body?: unknown, csrf?: string): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+/** One API request (extra: more request headers); a non-2xx answer throws an ApiError with the body's code and field. */
+export async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  csrf?: string,
+  extra?: Record<string, string>,
+): Promise<Response> {
+  const headers: Record<string, string> = { ...extra, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (csrf) headers["X-CSRF-Token"] = csrf;
   let res: Response;

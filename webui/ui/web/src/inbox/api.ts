@@ -157,9 +157,13 @@ export class InboxApi {
   }
 
   /** Sends a reply; the same clientId on a retry sends it once. The answer
-   * is the reply and the conversation's summary, not the whole thread. */
-  reply(id: string, clientId: string, text: string): Promise<ReplyResult> {
-    return this.send("POST", this.conv(id, "messages"), { client_id: clientId, text });
+   * is the reply and the conversation's summary, not the whole thread.
+   * socketId, this tab's socket (LiveSocket.socketId), is then sent no
+   * frame for the reply: the caller applies the answer instead. */
+  async reply(id: string, clientId: string, text: string, socketId?: string): Promise<ReplyResult> {
+    const extra = socketId ? { "X-Hotline-Socket": socketId } : undefined;
+    const body = { client_id: clientId, text };
+    return json<ReplyResult>(await call("POST", this.base + this.conv(id, "messages"), body, this.csrf, extra));
   }
 
   /** Adds an internal note; the same clientId on a retry adds it once. */

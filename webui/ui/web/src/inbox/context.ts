@@ -5,7 +5,7 @@ import { useContext } from "preact/hooks";
 import { ApiError, type Session } from "../api";
 import { errorText } from "../errors";
 import type { MessageKey, Translate } from "../i18n";
-import type { InboxApi, Queue } from "./api";
+import type { InboxApi, Queue, Summary } from "./api";
 import type { Frame, LiveSocket } from "./socket";
 
 export interface InboxContext {
@@ -21,6 +21,11 @@ export interface InboxContext {
   socket: LiveSocket | undefined;
   /** Registers a listener of socket frames; returns its removal. */
   listen: (f: (frame: Frame) => void) => () => void;
+  /**
+   * Takes in a conversation's summary learned from an answer rather than
+   * from the socket: a reply's, which this tab's socket is not sent.
+   */
+  applySummary: (s: Summary) => void;
   /** Grows each time the socket (re)opens: views refetch then. */
   generation: number;
   onExpired: () => void;

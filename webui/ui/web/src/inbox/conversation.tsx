@@ -4,7 +4,7 @@
 // message and reused on every retry, so a retry never sends twice.
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import { newClientId, privileged, type Answer, type Detail, type Entry, type Summary } from "./api";
+import { newClientId, privileged, type Answer, type Detail, type Entry, type ReplyResult, type Summary } from "./api";
 import { CallBar } from "./call";
 import { live as callLive } from "./calls";
 import { Composer, type Mode } from "./composer";
@@ -21,7 +21,7 @@ const typingTimeout = 6000;
 
 export function ConversationView({ id, summary }: { id: string; summary: Summary | undefined }) {
   const { t, lang } = useI18n();
-  const { api, me, role, myName, names, queues, listen, generation, onExpired, markSeen } = useInbox();
+  const { api, me, role, myName, names, queues, socket, listen, applySummary, generation, onExpired, markSeen } = useInbox();
   const [detail, setDetail] = useState<Detail>();
   const [error, setError] = useState<unknown>();
   const [pending, setPending] = useState<Pending[]>([]);
@@ -129,8 +129,11 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
       setPending((ps) => ps.map((x) => (x.clientId === p.clientId ? { ...x, state: "sending" } : x)));
       try {
         if (p.kind === "reply") {
-          const r = await api.reply(id, p.clientId, p.text);
-          setDetail((d) => (d ? { ...appendEntry(d, r.entry), ...r.conversation } : d));
+          // This tab's socket is sent no frame for its own reply: the
+          // answer is taken in here, by the thread and the lists.
+          const r = await api.reply(id, p.clientId, p.text, socket?.socketId);
+          setDetail((d) => (d ? withReply(d, r) : d));
+          applySummary(r.conversation);
         } else {
           setDetail(await api.note(id, p.clientId, p.text));
         }
@@ -141,7 +144,7 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
         setPending((ps) => ps.map((x) => (x.clientId === p.clientId ? { ...x, state: "failed", error: msg } : x)));
       }
     },
-    [api, id, onExpired, t],
+    [api, id, socket, applySummary, onExpired, t],
   );
 
   const send = (kind: Mode, text: string) => {
@@ -286,6 +289,16 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
       {transfer ? <TransferDialog conversation={cur} onDone={setDetail} onClose={() => setTransfer(false)} /> : null}
     </div>
   );
+}
+
+/**
+ * d with the answer to a reply: the entry added unless the thread has it
+ * already (from a frame or a reload, which are as new or newer: a delivery
+ * may come before the answer), and the summary unless d's is newer.
+ */
+function withReply(d: Detail, r: ReplyResult): Detail {
+  const next = d.thread.some((x) => x.message_id === r.entry.message_id) ? d : { ...d, thread: [...d.thread, r.entry] };
+  return Date.parse(r.conversation.last_activity) >= Date.parse(d.last_activity) ? { ...next, ...r.conversation } : next;
 }
 
 /** d with e in its thread (replacing an entry of the same id). */

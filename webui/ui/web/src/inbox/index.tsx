@@ -227,6 +227,13 @@ export function InboxPage({ session, conversation, onExpired }: Props) {
     return () => void listeners.current.delete(f);
   }, []);
 
+  // As the conversation frame split from a message frame would: the lists
+  // take it, the open conversation has the entry already.
+  const applySummary = useCallback(
+    (s: Summary) => frameRef.current({ type: "conversation", conversation: s, withMessage: true }),
+    [],
+  );
+
   const ctx: InboxContext = useMemo(
     () => ({
       api,
@@ -238,11 +245,12 @@ export function InboxPage({ session, conversation, onExpired }: Props) {
       queues,
       socket,
       listen,
+      applySummary,
       generation,
       onExpired,
       markSeen,
     }),
-    [api, session, acc, names, queues, socket, listen, generation, onExpired, markSeen],
+    [api, session, acc, names, queues, socket, listen, applySummary, generation, onExpired, markSeen],
   );
 
   const all = useMemo(() => [...convs.values()].sort(byActivity), [convs]);

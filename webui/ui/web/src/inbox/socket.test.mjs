@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { importTS } from "../tsmodule.mjs";
 
-const { frames } = await importTS(new URL("./socket.ts", import.meta.url));
+const { frames, helloId } = await importTS(new URL("./socket.ts", import.meta.url));
 
 const entry = { message_id: "m1", direction: "in", text: "Bonjour" };
 const summary = { id: "c1", status: "assigned", last_activity: "2026-11-23T10:00:00Z" };
@@ -31,4 +31,15 @@ test("other frames pass through; malformed ones are dropped", () => {
   assert.deepEqual(frames({ type: "nope" }), []);
   assert.deepEqual(frames(null), []);
   assert.deepEqual(frames("message"), []);
+});
+
+test("the hello frame names the socket and is no inbox frame", () => {
+  const hello = { type: "hello", socket_id: "1-3k9x0f2a" };
+  assert.equal(helloId(hello), "1-3k9x0f2a");
+  assert.deepEqual(frames(hello), []);
+  assert.equal(helloId({ type: "hello" }), undefined);
+  assert.equal(helloId({ type: "hello", socket_id: "" }), undefined);
+  assert.equal(helloId({ type: "hello", socket_id: 7 }), undefined);
+  assert.equal(helloId({ type: "conversation", socket_id: "x" }), undefined);
+  assert.equal(helloId(null), undefined);
 });

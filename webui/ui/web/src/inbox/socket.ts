@@ -1,6 +1,9 @@
 // The agent's live socket (webui/inbox ws.go): reconnects with exponential
 // backoff and jitter, and tells its owner each time it (re)opens, so the
-// owner refetches what it may have missed while disconnected.
+// owner refetches what it may have missed while disconnected. The server's
+// first frame, hello, names the socket: replies sent with that id
+// (X-Hotline-Socket) are not echoed to this socket, since their answer
+// carries them.
 import type { Entry, Summary } from "./api";
 
 export type Frame =
@@ -35,6 +38,13 @@ function isFrame(v: unknown): v is Frame {
   }
 }
 
+/** The socket id of a hello frame (the server's first frame), if v is one. */
+export function helloId(v: unknown): string | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const f = v as Record<string, unknown>;
+  return f.type === "hello" && typeof f.socket_id === "string" && f.socket_id !== "" ? f.socket_id : undefined;
+}
+
 /**
  * frames splits what the server sent into the frames the inbox handles: a
  * message frame may carry the conversation's new summary too (one write
@@ -61,6 +71,7 @@ export class LiveSocket {
   private attempt = 0;
   private timer: number | undefined;
   private stopped = false;
+  private id: string | undefined;
 
   constructor(
     private readonly url: string,
@@ -80,6 +91,7 @@ export class LiveSocket {
       return;
     }
     this.ws = ws;
+    this.id = undefined;
     ws.onopen = () => {
       this.attempt = 0;
       this.h.onState("open");
@@ -93,11 +105,17 @@ export class LiveSocket {
       } catch {
         return;
       }
+      const id = helloId(v);
+      if (id !== undefined) {
+        if (this.ws === ws) this.id = id;
+        return;
+      }
       for (const f of frames(v)) this.h.onFrame(f);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      this.id = undefined;
       this.h.onState("closed");
       this.retry();
     };
@@ -109,6 +127,15 @@ export class LiveSocket {
     this.attempt++;
     const delay = base / 2 + Math.random() * (base / 2);
     this.timer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * The open socket's id (its hello frame), for the replies sent from this
+   * tab: the server then sends this socket no frame for them, and the
+   * reply's answer must be applied instead. Undefined while not open.
+   */
+  get socketId(): string | undefined {
+    return this.ws?.readyState === WebSocket.OPEN ? this.id : undefined;
   }
 
   /** Reconnects now (after the tab wakes up or the network returns). */
@@ -131,6 +158,7 @@ export class LiveSocket {
     if (this.timer !== undefined) window.clearTimeout(this.timer);
     const ws = this.ws;
     this.ws = undefined;
+    this.id = undefined;
     ws?.close();
   }
 }
