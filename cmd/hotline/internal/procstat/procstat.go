@@ -124,3 +124,40 @@ func ReadGoMemory() GoMemory {
 	}
 	return GoMemory{Live: v[0], Goal: v[1], Objects: v[2], Stacks: v[3], Total: v[4] - v[5]}
 }
+
+// MachineTimes are the machine's CPU times so far, summed over its CPUs,
+// from /proc/stat: busy (user, nice, system, irq, softirq), idle, waiting
+// for I/O, and stolen by the hypervisor from this VM.
+type MachineTimes struct {
+	Busy, Idle, IOWait, Steal time.Duration
+}
+
+// ReadMachineTimes reads MachineTimes; ok is false where /proc/stat is
+// absent or unreadable.
+func ReadMachineTimes() (m MachineTimes, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return m, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return m, false
+	}
+	// user nice system idle iowait irq softirq steal, in clock ticks
+	// (USER_HZ, 100 on Linux).
+	var v [8]time.Duration
+	for i := range v {
+		n, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return m, false
+		}
+		v[i] = time.Duration(n) * 10 * time.Millisecond
+	}
+	return MachineTimes{Busy: v[0] + v[1] + v[2] + v[5] + v[6], Idle: v[3], IOWait: v[4], Steal: v[7]}, true
+}
+
+// Sub is the times from o to m.
+func (m MachineTimes) Sub(o MachineTimes) MachineTimes {
+	return MachineTimes{Busy: m.Busy - o.Busy, Idle: m.Idle - o.Idle, IOWait: m.IOWait - o.IOWait, Steal: m.Steal - o.Steal}
+}
