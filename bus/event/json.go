@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hotline-hub/hotline/bus/event/jsonenc"
 )
 
 // MarshalJSON writes the event in the CloudEvents JSON format (structured
@@ -174,53 +176,14 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-const hexDigits = "0123456789abcdef"
+// legacyString is how the envelope, Address and the names of kept fields
+// have always been spelled: encoding/json's escaping without the HTML
+// escapes, \b and \f as \u0008 and \u000c. Decoders read the same strings
+// as from encoding/json's spelling; it is kept so that what was written
+// before is written again byte for byte.
+const legacyString = jsonenc.NoHTMLEscape | jsonenc.NumericBF
 
-// appendJSONString appends s as a JSON string, escaping what JSON requires
-// (quotes, backslashes, control characters) plus U+2028 and U+2029 as
-// encoding/json does, and replacing invalid UTF-8 with U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string in the legacy spelling:
+// quotes, backslashes and control characters escaped, U+2028 and U+2029
+// too, invalid UTF-8 replaced with U+FFFD.
+func appendJSONString(b []byte, s string) []byte { return jsonenc.AppendStringWith(b, s, legacyString) }

@@ -85,6 +85,15 @@ func BenchmarkEncodeMessageSent(b *testing.B) { benchEncode(b, chatSent()) }
 // BenchmarkEncodeMessageDelivered: see BenchmarkEncodeMessageReceived.
 func BenchmarkEncodeMessageDelivered(b *testing.B) { benchEncode(b, chatDelivered()) }
 
+// BenchmarkEncodeMessageSentKept is BenchmarkEncodeMessageSent with kept
+// unknown fields, which json.Marshal compacts and makes HTML-safe.
+func BenchmarkEncodeMessageSentKept(b *testing.B) {
+	d := chatSent()
+	d.Extra = map[string]json.RawMessage{"sentiment": json.RawMessage(` {"score": 0.25, "label": "neutral"} `),
+		"x-crm": json.RawMessage(`{"note":"<b>VIP</b> & friends"}`)}
+	benchEncode(b, d)
+}
+
 func benchEncode(b *testing.B, p Payload) {
 	ref := toRef(p)
 	for _, bc := range []struct {

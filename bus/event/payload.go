@@ -404,13 +404,9 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
-// marshalKeeping encodes v and appends the kept unknown fields, sorted by
-// name. A kept field never overrides a known one.
-func marshalKeeping[T any](v T, extra map[string]json.RawMessage) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
-	}
+// keptNames are the names of extra that fold to none of T's JSON fields,
+// sorted: the kept fields written after the known ones.
+func keptNames[T any](extra map[string]json.RawMessage) []string {
 	known := fieldNames(reflect.TypeFor[T]())
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
@@ -419,6 +415,17 @@ func marshalKeeping[T any](v T, extra map[string]json.RawMessage) ([]byte, error
 		}
 	}
 	slices.Sort(keys)
+	return keys
+}
+
+// marshalKeeping encodes v and appends the kept unknown fields, sorted by
+// name. A kept field never overrides a known one.
+func marshalKeeping[T any](v T, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	keys := keptNames[T](extra)
 	b = bytes.TrimRight(b, " \n")
 	if len(b) < 2 || b[len(b)-1] != '}' {
 		return nil, fmt.Errorf("event: payload of type %T does not encode as a JSON object", v)

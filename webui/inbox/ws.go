@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/bus/event/jsonenc"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/wsock"
 )
@@ -317,7 +318,7 @@ func (s *sockets) newID() string {
 // helloFrame is the first frame of every inbox socket.
 func helloFrame(id string) []byte {
 	b := append(make([]byte, 0, 48), `{"type":"hello","socket_id":`...)
-	b = appendJSONString(b, id)
+	b = jsonenc.AppendString(b, id)
 	return append(b, '}')
 }
 
