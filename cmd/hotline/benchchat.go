@@ -76,6 +76,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 	f.DurationVar(&o.Drain, "drain", o.Drain, "wait after the last send; what has not arrived by then is lost")
 	f.IntVar(&o.ReplyEvery, "reply-every", o.ReplyEvery, "each agent answers every Nth message it gets (0: no replies)")
 	f.IntVar(&o.Workers, "workers", o.Workers, "client processes (each holds its share of the sockets)")
+	f.IntVar(&o.WorkerProcs, "worker-procs", o.WorkerProcs, "GOMAXPROCS of each client process (0: the Go runtime's default, one per core)")
 	f.DurationVar(&o.SetupTimeout, "setup-timeout", o.SetupTimeout, "limit on logins, connections and assignment of each phase")
 	f.BoolVar(&o.Baseline, "baseline", o.Baseline, "measure the bare relay first, with the same workers and rate")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write the hub's CPU profile of the measured window to this file")

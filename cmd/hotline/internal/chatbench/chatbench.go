@@ -37,6 +37,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,8 +60,12 @@ type Options struct {
 	// ReplyEvery: each agent answers every ReplyEvery-th message it gets; 0
 	// means no replies.
 	ReplyEvery int
-	// Workers is the number of client processes.
-	Workers int
+	// Workers is the number of client processes, and WorkerProcs the
+	// GOMAXPROCS each runs with: the load generators share the machine
+	// with the hub, and one thread per worker keeps their scheduling (the
+	// runtime handing goroutines between threads) off the hub's cores.
+	Workers     int
+	WorkerProcs int
 	// SetupTimeout bounds logins, connections and assignment of a phase.
 	SetupTimeout time.Duration
 	// DataDir holds the hub's data; empty means a temporary directory,
@@ -94,7 +99,7 @@ type Options struct {
 // Defaults are the options of the target.
 func Defaults() Options {
 	return Options{Agents: 1000, Customers: 10000, Rate: 2000, Duration: 60 * time.Second, Warmup: 10 * time.Second,
-		Drain: 5 * time.Second, ReplyEvery: 1, Workers: 4, SetupTimeout: 10 * time.Minute, Baseline: true}
+		Drain: 5 * time.Second, ReplyEvery: 1, Workers: 4, WorkerProcs: 1, SetupTimeout: 10 * time.Minute, Baseline: true}
 }
 
 // Validate reports options that cannot run.
@@ -118,6 +123,9 @@ func (o Options) Validate() error {
 	}
 	if o.ReplyEvery < 0 {
 		bad("reply-every must be 0 (no replies) or positive, got %d", o.ReplyEvery)
+	}
+	if o.WorkerProcs < 0 {
+		bad("worker-procs must be 0 (the runtime's default) or positive, got %d", o.WorkerProcs)
 	}
 	if o.Workers < 1 {
 		bad("workers must be at least 1, got %d", o.Workers)
@@ -163,7 +171,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r := &Report{Start: time.Now().UTC(), LoadAvg: procstat.LoadAvg(), DataDir: dir, Options: Settings{
 		Agents: o.Agents, Customers: o.Customers, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup,
-		Drain: o.Drain, ReplyEvery: o.ReplyEvery, Workers: o.Workers, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
+		Drain: o.Drain, ReplyEvery: o.ReplyEvery, Workers: o.Workers, WorkerProcs: o.WorkerProcs, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
 	c := &coordinator{o: o}
 	if o.Baseline {
 		p, err := c.relayPhase(ctx)
@@ -287,7 +295,11 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 			pl.Customers = append(pl.Customers, k)
 		}
 		cmd := exec.Command(o.WorkerCommand[0], o.WorkerCommand[1:]...)
-		cmd.Env = append(os.Environ(), o.WorkerEnv...)
+		cmd.Env = os.Environ()
+		if o.WorkerProcs > 0 {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.WorkerProcs))
+		}
+		cmd.Env = append(cmd.Env, o.WorkerEnv...)
 		cmd.Stderr = o.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {

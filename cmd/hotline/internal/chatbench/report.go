@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -203,8 +204,10 @@ type Settings struct {
 	Drain      time.Duration `json:"drain_ns"`
 	ReplyEvery int           `json:"reply_every"`
 	Workers    int           `json:"workers"`
-	Capacity   int           `json:"capacity"`
-	Bus        string        `json:"bus"`
+	// WorkerProcs is each worker's GOMAXPROCS (0: the runtime's default).
+	WorkerProcs int    `json:"worker_procs"`
+	Capacity    int    `json:"capacity"`
+	Bus         string `json:"bus"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -221,8 +224,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	o := r.Options
 	var b strings.Builder
-	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d, %d workers, chat capacity %d, bus %s\n",
-		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.Workers, o.Capacity, o.Bus)
+	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
+		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(name string, f func(p PhaseReport) string) {
@@ -320,6 +323,14 @@ func dur(d time.Duration) string {
 	default:
 		return d.Round(time.Microsecond).String()
 	}
+}
+
+// procs names a GOMAXPROCS setting.
+func procs(n int) string {
+	if n <= 0 {
+		return "default"
+	}
+	return strconv.Itoa(n)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -153,6 +153,7 @@ func TestOptionsValidate(t *testing.T) {
 		"zero duration":   func(o *Options) { o.Duration = 0 },
 		"negative warmup": func(o *Options) { o.Warmup = -time.Second },
 		"no workers":      func(o *Options) { o.Workers = 0 },
+		"negative procs":  func(o *Options) { o.WorkerProcs = -1 },
 		"no command":      func(o *Options) { o.WorkerCommand = nil },
 	} {
 		o := Defaults()
