@@ -510,7 +510,6 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	sleepUntil(ctx, t0.Add(o.Warmup))
 	cpu0 := procstat.CPU()
 	waits := procstat.NewWaitSampler()
-	mach0, _ := procstat.ReadMachineTimes()
 	if mode == modeHub && o.MutexProfile != "" {
 		prev := runtime.SetMutexProfileFraction(mutexProfileRate)
 		defer func() {
@@ -556,9 +555,6 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	rep.HubCPU = procstat.CPU() - cpu0
 	rep.HubWaits = waits.Read()
 	rep.HubMemory = procstat.ReadGoMemory()
-	if mach1, ok := procstat.ReadMachineTimes(); ok {
-		rep.Machine = mach1.Sub(mach0)
-	}
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
 			return err

@@ -105,10 +105,6 @@ type PhaseReport struct {
 	HubPeakRSS   int64         `json:"hub_peak_rss_bytes"` // VmHWM, reset before the phase where the kernel allows
 	HubHeapInUse int64         `json:"hub_heap_in_use_bytes"`
 	HubHeapPeak  int64         `json:"hub_heap_peak_bytes"`
-	// Machine is the whole machine's CPU over the measured window (every
-	// process, summed over the CPUs); a large Steal means the hypervisor
-	// took the CPUs away.
-	Machine procstat.MachineTimes `json:"machine_cpu"`
 	// HubMemory is where the hub's Go memory was at the end of the window.
 	HubMemory procstat.GoMemory `json:"hub_go_memory"`
 	// HubWaits are the Go runtime's scheduling latency and GC pauses in the
@@ -286,10 +282,6 @@ func (r *Report) WriteText(w io.Writer) error {
 	})
 	row("seconds with a message over "+dur(Target), func(p PhaseReport) string {
 		return fmt.Sprintf("%d of %d", p.SlowSeconds, len(p.Timeline))
-	})
-	row("machine CPU busy / idle / steal", func(p PhaseReport) string {
-		m := p.Machine
-		return m.Busy.Round(10*time.Millisecond).String() + " / " + m.Idle.Round(10*time.Millisecond).String() + " / " + m.Steal.Round(10*time.Millisecond).String()
 	})
 	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
 	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return mib(p.HubPeakRSS) })
