@@ -306,6 +306,11 @@ func TestRetentionBytes(t *testing.T) {
 	if base, _ := parseSegmentName(filepath.Base(files[0])); base != oldest {
 		t.Errorf("oldest file %s, oldest offset %d", files[0], oldest)
 	}
+	// The tail cache is trimmed with the files: it never serves a record
+	// whose segment is gone.
+	if n, _, first := p.tail.stats(); first != oldest || first+int64(n) != 200 {
+		t.Fatalf("tail cache holds %d records from %d; the oldest retained is %d, the end 200", n, first, oldest)
+	}
 	d, err := slow.Receive(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -593,6 +593,10 @@ func TestNothingReadBeforeSync(t *testing.T) {
 	published := make(chan error, 1)
 	go func() { published <- b.Publish(context.Background(), "t", bus.Message{Value: []byte("second")}) }()
 	<-inSync
+	p := b.topics["t"].parts[0]
+	if r := p.tail.get(1); r != nil {
+		t.Fatalf("tail cache holds %q before its sync", r.msg.Value)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	d, err := sub.Receive(ctx)
 	cancel()
@@ -608,6 +612,9 @@ func TestNothingReadBeforeSync(t *testing.T) {
 	close(release)
 	if err := <-published; err != nil {
 		t.Fatal(err)
+	}
+	if r := p.tail.get(1); r == nil || string(r.msg.Value) != "second" {
+		t.Fatal("tail cache does not hold the synced record")
 	}
 	d, err = sub.Receive(context.Background())
 	if err != nil || string(d.Value) != "second" {
