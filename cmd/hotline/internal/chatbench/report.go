@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
 
@@ -30,22 +31,8 @@ func Summarize(samples []int64) Latency {
 		return Latency{}
 	}
 	slices.Sort(samples)
-	p := func(q float64) time.Duration { return time.Duration(Percentile(samples, q)) }
+	p := func(q float64) time.Duration { return time.Duration(benchstat.Percentile(samples, q)) }
 	return Latency{Samples: len(samples), P50: p(50), P90: p(90), P99: p(99), P999: p(99.9), Max: p(100)}
-}
-
-// Percentile returns the q-th percentile (0 < q ≤ 100) of sorted by the
-// nearest-rank method: the smallest sample at least q% of the samples are
-// less than or equal to. It returns 0 for no samples.
-func Percentile(sorted []int64, q float64) int64 {
-	n := len(sorted)
-	if n == 0 {
-		return 0
-	}
-	// Nearest rank: ceil(q/100 × n), computed in integers on a 1e6 scale so
-	// that 99.9% of 1000 is exactly rank 999.
-	rank := (int64(q*1e4+0.5)*int64(n) + 1e6 - 1) / 1e6
-	return sorted[max(0, min(rank-1, int64(n-1)))]
 }
 
 // Counts are what one phase sent and received, measured messages only
@@ -157,7 +144,7 @@ func timeline(lat, sent []int64, start time.Time) []Second {
 		}
 		slices.Sort(ls)
 		out[s].N = len(ls)
-		out[s].P99 = time.Duration(Percentile(ls, 99))
+		out[s].P99 = time.Duration(benchstat.Percentile(ls, 99))
 		out[s].Max = time.Duration(ls[len(ls)-1])
 		out[s].Slow = len(ls) - sort.Search(len(ls), func(i int) bool { return ls[i] > int64(Target) })
 	}

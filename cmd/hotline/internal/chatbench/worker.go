@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/inbox"
@@ -791,7 +792,7 @@ func (w *worker) measure(ctx context.Context, t0 time.Time) (*workerResult, erro
 	res := &workerResult{Counts: w.counts, C2A: w.c2a, C2ASent: w.c2aSent, A2C: w.a2c, Acks: w.acks, CPU: int64(cpu1 - cpu0), Errors: w.errs}
 	if len(w.lag) > 0 {
 		slices.Sort(w.lag)
-		res.LagP99, res.LagMax = Percentile(w.lag, 99), w.lag[len(w.lag)-1]
+		res.LagP99, res.LagMax = benchstat.Percentile(w.lag, 99), w.lag[len(w.lag)-1]
 	}
 	return res, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
 )
 
 // Latency summarises response time samples.
@@ -26,10 +28,7 @@ func Summarize(samples []time.Duration) Latency {
 		return Latency{}
 	}
 	slices.Sort(samples)
-	p := func(q int) time.Duration {
-		rank := (q*len(samples) + 99) / 100 // ceil(q/100 × n)
-		return samples[max(0, min(rank-1, len(samples)-1))]
-	}
+	p := func(q float64) time.Duration { return benchstat.Percentile(samples, q) }
 	return Latency{Samples: len(samples), P50: p(50), P90: p(90), P99: p(99), Max: samples[len(samples)-1]}
 }
 
