@@ -23,8 +23,8 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 			"directory removed afterwards; auth, routing, the inbox and the chat channel on\n" +
 			"127.0.0.1), with a tenant \"bench\", one chat queue and --agents agent accounts,\n" +
 			"then re-executes this binary as --workers client processes. Customers speak the\n" +
-			"chat WebSocket, agents log in, accept their offers and reply over the HTTP API\n" +
-			"and read the inbox WebSocket. Once every conversation is assigned, customers send\n" +
+			"chat WebSocket, agents log in, accept their offers, read the inbox WebSocket and\n" +
+			"reply with reply frames on it (--reply-via http: over the HTTP API). Once every conversation is assigned, customers send\n" +
 			"--rate messages per second in all on an open-loop schedule for --warmup then\n" +
 			"--duration. A baseline through a bare in-process WebSocket relay (no bus, no\n" +
 			"routing) runs first with the same workers (--baseline=false skips it).\n\n" +
@@ -75,6 +75,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 	f.DurationVar(&o.Warmup, "warmup", o.Warmup, "time sending at the rate before measuring")
 	f.DurationVar(&o.Drain, "drain", o.Drain, "wait after the last send; what has not arrived by then is lost")
 	f.IntVar(&o.ReplyEvery, "reply-every", o.ReplyEvery, "each agent answers every Nth message it gets (0: no replies)")
+	f.StringVar(&o.ReplyVia, "reply-via", o.ReplyVia, "how agents reply: socket (a reply frame on the inbox socket) or http (POST …/messages)")
 	f.IntVar(&o.Workers, "workers", o.Workers, "client processes (each holds its share of the sockets)")
 	f.IntVar(&o.WorkerProcs, "worker-procs", o.WorkerProcs, "GOMAXPROCS of each client process (0: the Go runtime's default, one per core)")
 	f.DurationVar(&o.SetupTimeout, "setup-timeout", o.SetupTimeout, "limit on logins, connections and assignment of each phase")

@@ -520,10 +520,20 @@ func inboxPaths() m {
 					"conversation frame (not to the socket a reply request named in `X-Hotline-Socket`, for that reply).\n"+
 					"- `{\"type\":\"typing\",\"conversation_id\",\"from\":\"visitor\",\"active\"}` when the customer types.\n\n"+
 					"The client may send `{\"type\":\"typing\",\"conversation_id\",\"active\"}` while the agent types; it is "+
-					"relayed to the customer for a conversation assigned to the caller (supervisors and admins: any), other "+
-					"frames are ignored. Frames from the client are at most 4 KiB. The server pings every 30 s and closes a "+
+					"relayed to the customer for a conversation assigned to the caller (supervisors and admins: any).\n\n"+
+					"The client may reply over the socket instead of sendMessage: `{\"type\":\"reply\",\"request_id\","+
+					"\"conversation_id\",\"client_id\",\"text\"}` (WSReplyIn) is served like POST .../messages (same checks, same "+
+					"idempotency per client_id, shared with the HTTP endpoint) and answered `{\"type\":\"reply_result\",\"request_id\","+
+					"\"conversation\",\"entry\"}` (WSReplyResultFrame, the same pair as sendMessage's answer) or `{\"type\":\"reply_error\","+
+					"\"request_id\",\"status\",\"error\"}` (WSReplyErrorFrame) with the status and error body sendMessage would "+
+					"answer. This socket is sent no message frame for its own reply (the answer carries it). Each reply frame checks "+
+					"the session again: once it has ended (logout, expiry, account disabled) the frame is answered 401 and the "+
+					"socket closed with 1008. At most 32 reply frames of a socket are served at once; beyond, `rate_limited` 429. A "+
+					"reply frame that does not decode strictly (unknown field, wrong type, no conversation_id) is answered 400; one "+
+					"without a usable request_id (1 to 64 bytes) is dropped. Other frames are ignored; no frame closes the socket. "+
+					"Frames from the client are at most 64 KiB (the request body limit). The server pings every 30 s and closes a "+
 					"socket silent for 75 s, or one too slow to read its frames (after 64 queued). Schemas: WSHelloFrame, "+
-					"WSConversationFrame, WSMessageFrame, WSTypingFrame, WSTypingIn.",
+					"WSConversationFrame, WSMessageFrame, WSTypingFrame, WSTypingIn, WSReplyIn, WSReplyResultFrame, WSReplyErrorFrame.",
 				safeSecurity, []m{tenantParam,
 					{"name": "Upgrade", "in": "header", "required": true, "schema": m{"type": "string", "const": "websocket"}},
 				}, nil,
@@ -731,6 +741,29 @@ func components() m {
 				"type":            m{"const": "typing"},
 				"conversation_id": str(""),
 				"active":          boolean(""),
+			}),
+			"WSReplyIn": object("Client to server: a reply to the customer, as sendMessage.", []string{"type", "request_id", "conversation_id", "client_id", "text"}, m{
+				"type":            m{"const": "reply"},
+				"request_id":      str("1 to 64 bytes, chosen by the client; the answer repeats it."),
+				"conversation_id": str(""),
+				"client_id":       str("As MessageRequest: 1 to 128 bytes of UTF-8; the same client_id makes one reply."),
+				"text":            str("As MessageRequest."),
+			}),
+			"WSReplyResultFrame": object("Server to client: the answer to a WSReplyIn that succeeded.", []string{"type", "request_id", "conversation", "entry"}, m{
+				"type":         m{"const": "reply_result"},
+				"request_id":   str(""),
+				"conversation": ref("ConversationSummary"),
+				"entry":        ref("Entry"),
+			}),
+			"WSReplyErrorFrame": object("Server to client: the answer to a WSReplyIn that failed, as sendMessage would answer it.", []string{"type", "request_id", "status", "error"}, m{
+				"type":       m{"const": "reply_error"},
+				"request_id": str(""),
+				"status":     integer("The HTTP status sendMessage would answer; 429 beyond 32 replies in flight on the socket."),
+				"error": object("As Error's.", []string{"code", "message"}, m{
+					"code":    str(""),
+					"message": str(""),
+					"field":   str(""),
+				}),
 			}),
 		},
 	}

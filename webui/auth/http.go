@@ -662,3 +662,23 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	acc, _ = a.store.Account(acc.Tenant, acc.ID)
 	api.WriteJSON(w, http.StatusOK, acc)
 }
+
+// Recheck resolves again the session behind authenticated, a request
+// context Authenticate made, as Authenticate would for a new request: for
+// a connection that outlives its request (an inbox socket), so that each
+// action it carries finds the session still live and the account still
+// enabled. It returns the principal as the account is now, and
+// ErrUnauthenticated when the session has ended, expired or the account
+// is disabled.
+func (a *Auth) Recheck(ctx, authenticated context.Context) (Principal, error) {
+	p, ok := PrincipalFrom(authenticated)
+	si, _ := authenticated.Value(sessionKey{}).(sessionInfo)
+	if !ok || si.secret == "" {
+		return Principal{}, ErrUnauthenticated
+	}
+	_, acc, _, err := a.session(ctx, p.Tenant+"."+si.secret)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{AccountID: acc.ID, Tenant: acc.Tenant, Role: acc.Role, Operator: acc.Operator}, nil
+}

@@ -39,7 +39,24 @@ if (new URL(shopURL).origin === new URL(hubURL).origin) throw new Error("the sho
 // what the agents see.
 const journey = new Journey("inbox", { timeout: 45_000, expected: hubAPIError(hubURL) });
 const browser = await launch();
-const newPage = (name) => journey.newPage(browser, name, { locale: "en-US" });
+/** The reply frames each page's inbox sockets sent, by page. */
+const replyFrames = new WeakMap();
+const newPage = async (name) => {
+  const page = await journey.newPage(browser, name, { locale: "en-US" });
+  const sent = [];
+  replyFrames.set(page, sent);
+  page.on("websocket", (ws) =>
+    ws.on("framesent", (f) => {
+      try {
+        const v = JSON.parse(typeof f.payload === "string" ? f.payload : f.payload.toString());
+        if (v.type === "reply") sent.push(v);
+      } catch {
+        // not JSON: no reply frame
+      }
+    }),
+  );
+  return page;
+};
 
 // ---- The customer's side: the widget (channels/chat/widget.js). ----
 
@@ -91,13 +108,14 @@ async function threadHas(page, id, status, want) {
 async function agentReplies(page, id, text) {
   await page.locator('[data-testid="composer-tab-reply"][aria-selected="true"]').waitFor();
   await page.fill('[data-testid="composer-input"]', text);
-  const sent = page.waitForRequest(
-    (r) => r.method() === "POST" && r.url().endsWith("/conversations/" + encodeURIComponent(id) + "/messages"),
-  );
   await page.click('[data-testid="composer-send"]');
-  // The tab names its socket, which the hub then sends no frame for this
-  // reply: the thread shows it from the request's answer.
-  if (!(await sent).headers()["x-hotline-socket"]) throw new Error("the reply request named no socket (X-Hotline-Socket)");
+  // The open socket carries the reply (a reply frame); the hub sends that
+  // socket no frame for it: the thread shows it from the reply_result.
+  await journey.until(
+    `a reply frame for ${id} with ${JSON.stringify(text)}`,
+    () => replyFrames.get(page).filter((f) => f.conversation_id === id && f.text === text).length,
+    (n) => n === 1,
+  );
   await threadHas(page, id, "assigned", [["out", text]]);
 }
 

@@ -162,3 +162,20 @@ func summarySize(s *Summary) int {
 	}
 	return n
 }
+
+// appendReplyResult appends the reply_result frame answering the reply
+// frame requestID with out: {"type","request_id","conversation","entry"}.
+func appendReplyResult(b []byte, requestID string, out *replyOut) ([]byte, error) {
+	b = append(b, `{"type":"reply_result","request_id":`...)
+	b = jsonenc.AppendString(b, requestID)
+	b = append(b, `,"conversation":`...)
+	b, err := appendSummary(b, &out.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"entry":`...)
+	if b, err = appendEntry(b, &out.Entry); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}

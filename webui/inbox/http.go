@@ -34,7 +34,7 @@ import (
 //	POST /api/v1/tenants/{tenant}/conversations/{id}/call/hold|resume         the assigned agent, supervisors, admins (calls.go)
 //	GET  /api/v1/tenants/{tenant}/conversations/{id}/recordings/{sha256}      who may read it, as GET conversations/{id} (calls.go)
 //	GET  /api/v1/tenants/{tenant}/me, PUT .../me/presence {presence,reason}    routing agents (PUT: not analysts)
-//	GET  /api/v1/tenants/{tenant}/ws                                          the live socket; its first frame is {"type":"hello","socket_id"}
+//	GET  /api/v1/tenants/{tenant}/ws                                          the live socket; its first frame is {"type":"hello","socket_id"}; it takes typing and reply frames (ws.go)
 //
 // Another tenant answers 404, as if absent; analysts get 403 on every
 // write.
@@ -65,16 +65,22 @@ func (i *Inbox) Routes(mux *http.ServeMux) {
 
 // writeFailure maps a publish or fold error to a response.
 func (i *Inbox) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	i.failure(r.Method+" "+r.URL.Path, err).write(w)
+}
+
+// failure maps a publish or fold error to the status and error body of
+// the answer; what (the request) is logged with an unexpected error.
+func (i *Inbox) failure(what string, err error) *replyError {
 	switch {
 	case errors.Is(err, routing.ErrVoid):
-		api.WriteError(w, http.StatusConflict, "conflict", "routing did not accept it: "+err.Error(), "")
+		return &replyError{http.StatusConflict, "conflict", "routing did not accept it: " + err.Error(), ""}
 	case errors.Is(err, ErrNotReady), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is not ready, try again", "")
+		return &replyError{http.StatusServiceUnavailable, "unavailable", "the inbox is not ready, try again", ""}
 	case errors.Is(err, event.ErrInvalid):
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", err.Error(), "")
+		return &replyError{http.StatusBadRequest, "invalid_field", err.Error(), ""}
 	default:
-		i.log.Error("inbox request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "internal", "internal error", "")
+		i.log.Error("inbox request failed", "request", what, "err", err)
+		return &replyError{http.StatusInternalServerError, "internal", "internal error", ""}
 	}
 }
 
@@ -92,24 +98,31 @@ func (i *Inbox) tenantFor(w http.ResponseWriter, r *http.Request) (auth.Principa
 		api.WriteError(w, http.StatusUnauthorized, "not_authenticated", "log in first", "")
 		return p, nil, false
 	}
-	tenant := r.PathValue("tenant")
-	if !auth.SameTenant(p, tenant) {
-		api.WriteError(w, http.StatusNotFound, "not_found", "not found", "")
+	t, rerr := i.tenantReady(p, r.PathValue("tenant"))
+	if rerr != nil {
+		rerr.write(w)
 		return p, nil, false
+	}
+	return p, t, true
+}
+
+// tenantReady is tenantFor's check of p's access to tenant and of the
+// tenant's view.
+func (i *Inbox) tenantReady(p auth.Principal, tenant string) (*tenantView, *replyError) {
+	if !auth.SameTenant(p, tenant) {
+		return nil, &replyError{http.StatusNotFound, "not_found", "not found", ""}
 	}
 	i.mu.Lock()
 	t := i.tenants[tenant]
 	ready := t != nil && t.configured && t.synced
 	i.mu.Unlock()
 	if t == nil || !t.configured {
-		api.WriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no routing configuration, so no inbox", tenant), "")
-		return p, nil, false
+		return nil, &replyError{http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no routing configuration, so no inbox", tenant), ""}
 	}
 	if !ready {
-		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the inbox is catching up with the log, try again", "")
-		return p, nil, false
+		return nil, &replyError{http.StatusServiceUnavailable, "unavailable", "the inbox is catching up with the log, try again", ""}
 	}
-	return p, t, true
+	return t, nil
 }
 
 // mayRead reports whether p may open c: supervisors, analysts and admins
@@ -420,17 +433,24 @@ type messageRequest struct {
 var replyNamespace = uuid.MustParse("6f1d7c52-52a4-4c55-9f8e-3a4c1f0d2b17")
 
 func (i *Inbox) checkText(w http.ResponseWriter, text string) bool {
+	if e := i.textError(text); e != nil {
+		e.write(w)
+		return false
+	}
+	return true
+}
+
+// textError is what is wrong with a reply or note text, nil if nothing.
+func (i *Inbox) textError(text string) *replyError {
 	switch {
 	case strings.TrimSpace(text) == "":
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", "text is empty", "text")
+		return &replyError{http.StatusBadRequest, "invalid_field", "text is empty", "text"}
 	case len(text) > i.cfg.MaxTextBytes:
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("text is longer than %d bytes", i.cfg.MaxTextBytes), "text")
+		return &replyError{http.StatusBadRequest, "invalid_field", fmt.Sprintf("text is longer than %d bytes", i.cfg.MaxTextBytes), "text"}
 	case !utf8.ValidString(text):
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", "text is not valid UTF-8", "text")
-	default:
-		return true
+		return &replyError{http.StatusBadRequest, "invalid_field", "text is not valid UTF-8", "text"}
 	}
-	return false
+	return nil
 }
 
 func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
@@ -442,99 +462,12 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 	if !i.decode(w, r, &req) {
 		return
 	}
-	if req.ClientID == "" || len(req.ClientID) > 128 || !utf8.ValidString(req.ClientID) {
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", "client_id must be 1 to 128 bytes of UTF-8", "client_id")
+	out, rerr := i.reply(r.Context(), p, t, r.PathValue("id"), req, r.Header.Get(SocketHeader))
+	if rerr != nil {
+		rerr.write(w)
 		return
 	}
-	if !i.checkText(w, req.Text) {
-		return
-	}
-	c, ok := i.conversationFor(w, r, p, t)
-	if !ok {
-		return
-	}
-	id := c.ID
-	eventID := clientDerivedID(replyNamespace, t.id, id, p.AccountID, req.ClientID)
-	for {
-		busy, inflight := i.inflight[eventID]
-		if !inflight {
-			break
-		}
-		i.mu.Unlock()
-		select {
-		case <-busy:
-		case <-r.Context().Done():
-			return
-		}
-		i.mu.Lock()
-	}
-	if hasMessage(c, eventID) {
-		i.mu.Unlock()
-		i.respondReply(w, t, id, eventID) // a double submit: the reply is already there
-		return
-	}
-	switch {
-	case c.Status != StatusAssigned:
-		i.mu.Unlock()
-		conflict(w, "the conversation is %s, not assigned", c.Status)
-		return
-	case c.AgentID != p.AccountID && !privileged(p):
-		i.mu.Unlock()
-		conflict(w, "the conversation is not assigned to you")
-		return
-	case c.Customer.Address == "":
-		i.mu.Unlock()
-		conflict(w, "no customer address is known for this conversation yet")
-		return
-	}
-	from := c.Queue
-	if from == "" {
-		from = c.Tenant
-	}
-	var inReplyTo string
-	for n := len(c.Thread) - 1; n >= 0; n-- {
-		if c.Thread[n].Direction == DirectionIn {
-			inReplyTo = c.Thread[n].MessageID
-			break
-		}
-	}
-	name := ""
-	if acc, ok := i.auth.Store().Account(t.id, p.AccountID); ok {
-		name = acc.DisplayName
-	}
-	e, err := conversationEvent(event.MessageSent, c, &event.MessageSentData{
-		MessageID: eventID, ClientMessageID: req.ClientID, AgentID: p.AccountID,
-		From: event.Address{Address: from, Name: name}, To: []event.Address{{Address: c.Customer.Address, Name: c.Customer.Name}},
-		Text: req.Text, InReplyTo: inReplyTo,
-	}, event.WithID(eventID))
-	done := make(chan struct{})
-	i.inflight[eventID] = done
-	// The caller's own socket gets no frame for this reply: the answer
-	// carries it. A header naming no socket of the caller is ignored.
-	cs := i.clients[t.id]
-	skipping := false
-	if cl := cs.own(p, r.Header.Get(SocketHeader)); cl != nil {
-		cs.skip[eventID], skipping = cl, true
-	}
-	i.mu.Unlock()
-	defer func() {
-		i.mu.Lock()
-		delete(i.inflight, eventID)
-		if skipping {
-			delete(cs.skip, eventID) // not folded (an error), or already taken
-		}
-		close(done)
-		i.mu.Unlock()
-	}()
-	if err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	if err := i.publish(r.Context(), event.TopicOutbox, event.TopicOutbox, e.ID, e); err != nil {
-		i.writeFailure(w, r, err)
-		return
-	}
-	i.respondReply(w, t, id, eventID)
+	api.WriteJSON(w, http.StatusOK, out)
 }
 
 // replyOut is the answer to a reply: the reply as the thread holds it and
@@ -545,28 +478,6 @@ func (i *Inbox) handleMessage(w http.ResponseWriter, r *http.Request) {
 type replyOut struct {
 	Conversation Summary `json:"conversation"`
 	Entry        Entry   `json:"entry"`
-}
-
-// respondReply answers a reply request with the reply msgID of
-// conversation id.
-func (i *Inbox) respondReply(w http.ResponseWriter, t *tenantView, id, msgID string) {
-	i.mu.Lock()
-	var out replyOut
-	found := false
-	if c := t.convs[id]; c != nil {
-		for n := len(c.Thread) - 1; n >= 0 && !found; n-- {
-			if c.Thread[n].MessageID == msgID {
-				out, found = replyOut{Conversation: c.summary(), Entry: c.Thread[n]}, true
-			}
-		}
-	}
-	i.mu.Unlock()
-	if !found {
-		// Folded, yet gone at once: the conversation left the view.
-		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, out)
 }
 
 type noteRequest struct {

@@ -1,14 +1,19 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -107,12 +112,55 @@ type typingOut struct {
 	Active         bool   `json:"active"`
 }
 
-// typingIn is the one frame agents send.
+// typingIn is the typing frame agents send; its conversation_id and
+// active are read from the same frame as inFrame's type.
 type typingIn struct {
 	Type           string `json:"type"`
 	ConversationID string `json:"conversation_id"`
 	Active         bool   `json:"active"`
 }
+
+// inFrame is what every frame from an agent is first read as: its type
+// and, for a reply frame, the request id its answer repeats.
+type inFrame struct {
+	Type      string `json:"type"`
+	RequestID string `json:"request_id"`
+}
+
+// replyIn is the reply frame: the body of POST .../conversations/{id}/messages
+// with the conversation and a request id. It is decoded as strictly as the
+// HTTP body (no unknown fields).
+type replyIn struct {
+	Type           string `json:"type"` // "reply"
+	RequestID      string `json:"request_id"`
+	ConversationID string `json:"conversation_id"`
+	ClientID       string `json:"client_id"`
+	Text           string `json:"text"`
+}
+
+// replyErrorOut answers a reply frame that failed, with the status and
+// error body the HTTP endpoint answers for the same problem.
+type replyErrorOut struct {
+	Type      string          `json:"type"` // "reply_error"
+	RequestID string          `json:"request_id"`
+	Status    int             `json:"status"`
+	Error     replyErrorField `json:"error"`
+}
+
+type replyErrorField struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Reply frames.
+const (
+	// maxRequestID bounds a reply frame's request_id, in bytes.
+	maxRequestID = 64
+	// maxRepliesInFlight bounds the reply frames of one socket being
+	// served at once; beyond it a frame is answered 429.
+	maxRepliesInFlight = 32
+)
 
 // changed pushes c's new summary, and entry if one was added or changed
 // (a reply delivered), to every socket of the tenant that saw c before the
@@ -289,6 +337,11 @@ type client struct {
 	id  string
 	p   auth.Principal
 	out *wsock.Writer
+	// authCtx is the upgrade request's context, by which each reply frame
+	// checks the session again (auth.Auth.Recheck).
+	authCtx context.Context
+	// replies holds a token per reply frame being served.
+	replies chan struct{}
 }
 
 // SocketHeader is the request header by which a reply request names the
@@ -348,7 +401,8 @@ func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered
 	}
-	cl := &client{p: p, out: wsock.New(conn, wsock.Config{Queue: i.cfg.SendQueue, WriteTimeout: writeWait, PingInterval: pingPeriod})}
+	cl := &client{p: p, out: wsock.New(conn, wsock.Config{Queue: i.cfg.SendQueue, WriteTimeout: writeWait, PingInterval: pingPeriod}),
+		authCtx: r.Context(), replies: make(chan struct{}, maxRepliesInFlight)}
 	// Registered before anything is read, and the upgrade's answer is
 	// already written: the client sees everything folded from now on and
 	// refetches what came before.
@@ -375,15 +429,20 @@ func (i *Inbox) handleWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // readLoop reads the agent's frames until the socket fails; it ends the
-// client when it does.
+// client when it does. Reply frames are served each in a goroutine of
+// their own (they wait for the fold), at most maxRepliesInFlight at once.
 func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
+	ctx, cancel := context.WithCancel(context.Background())
 	defer func() {
+		cancel()
 		i.mu.Lock()
 		i.clients[tenant].remove(cl)
 		i.mu.Unlock()
 		cl.out.Close(websocket.CloseAbnormalClosure, "")
 	}()
-	conn.SetReadLimit(i.cfg.MaxFrameBytes)
+	// A reply frame carries up to MaxTextBytes of text, which JSON may
+	// escape: frames are allowed what the HTTP endpoint allows a body.
+	conn.SetReadLimit(max(i.cfg.MaxFrameBytes, i.cfg.MaxBodyBytes))
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
@@ -392,25 +451,136 @@ func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
 			return
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
-		var in typingIn
-		if err := json.Unmarshal(data, &in); err != nil || in.Type != "typing" || in.ConversationID == "" {
+		var f inFrame
+		if err := json.Unmarshal(data, &f); err != nil {
 			continue
 		}
-		i.mu.Lock()
-		t := i.tenants[tenant]
-		var c *Conversation
-		if t != nil {
-			c = t.convs[in.ConversationID]
-		}
-		allowed := c != nil && (c.Status == StatusAssigned && c.AgentID == cl.p.AccountID || privileged(cl.p) && cl.p.Role != event.RoleAnalyst)
-		i.mu.Unlock()
-		if !allowed {
-			continue
-		}
-		if err := i.publishTyping(tenant, in.ConversationID, cl.p.AccountID, in.Active); err != nil {
-			i.log.Warn("typing signal not published", "tenant", tenant, "conversation_id", in.ConversationID, "err", err)
+		switch f.Type {
+		case "typing":
+			i.typing(cl, tenant, data)
+		case "reply":
+			i.replyFrame(ctx, cl, tenant, f.RequestID, data)
 		}
 	}
+}
+
+// typing serves a typing frame: published as a signal when the agent
+// holds the conversation (or is a supervisor or admin), dropped otherwise.
+func (i *Inbox) typing(cl *client, tenant string, data []byte) {
+	var in typingIn
+	if err := json.Unmarshal(data, &in); err != nil || in.ConversationID == "" {
+		return
+	}
+	i.mu.Lock()
+	t := i.tenants[tenant]
+	var c *Conversation
+	if t != nil {
+		c = t.convs[in.ConversationID]
+	}
+	allowed := c != nil && (c.Status == StatusAssigned && c.AgentID == cl.p.AccountID || privileged(cl.p) && cl.p.Role != event.RoleAnalyst)
+	i.mu.Unlock()
+	if !allowed {
+		return
+	}
+	if err := i.publishTyping(tenant, in.ConversationID, cl.p.AccountID, in.Active); err != nil {
+		i.log.Warn("typing signal not published", "tenant", tenant, "conversation_id", in.ConversationID, "err", err)
+	}
+}
+
+// replyFrame serves a reply frame: a malformed one is answered 400 (and
+// dropped without a usable request_id), one beyond the socket's replies
+// in flight 429; the others are served by serveReply in a goroutine.
+func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID string, data []byte) {
+	if requestID == "" || len(requestID) > maxRequestID || !utf8.ValidString(requestID) {
+		return // nothing to answer to
+	}
+	var in replyIn
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		cl.replyError(requestID, frameDecodeError(err))
+		return
+	}
+	if in.ConversationID == "" {
+		cl.replyError(requestID, &replyError{http.StatusBadRequest, "invalid_field", "conversation_id is required", "conversation_id"})
+		return
+	}
+	select {
+	case cl.replies <- struct{}{}:
+	default:
+		cl.replyError(requestID, &replyError{http.StatusTooManyRequests, "rate_limited", "too many replies in flight", ""})
+		return
+	}
+	go func() {
+		defer func() { <-cl.replies }()
+		i.serveReply(ctx, cl, tenant, &in)
+	}()
+}
+
+// frameDecodeError is the 400 for a reply frame that does not decode, in
+// the codes api.DecodeJSON uses for a body.
+func frameDecodeError(err error) *replyError {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return &replyError{http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &replyError{http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name}
+	}
+	return &replyError{http.StatusBadRequest, "invalid_json", "malformed JSON: " + err.Error(), ""}
+}
+
+// serveReply checks the socket's session again, as the HTTP middleware
+// does for each request (a socket whose session ended is answered 401 and
+// closed with 1008), then the role the HTTP route requires, and does the
+// reply (Inbox.reply) with this socket as the one its fold skips.
+func (i *Inbox) serveReply(ctx context.Context, cl *client, tenant string, in *replyIn) {
+	p, err := i.auth.Recheck(ctx, cl.authCtx)
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		cl.replyError(in.RequestID, &replyError{http.StatusUnauthorized, "not_authenticated", "the session is missing, expired or ended; log in again", ""})
+		cl.out.Close(websocket.ClosePolicyViolation, "the session ended")
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			cl.replyError(in.RequestID, &replyError{http.StatusServiceUnavailable, "unavailable", "the service is not ready, try again", ""})
+		}
+		return
+	}
+	if p.Role != event.RoleAgent && p.Role != event.RoleSupervisor && p.Role != event.RoleAdmin {
+		cl.replyError(in.RequestID, &replyError{http.StatusForbidden, "forbidden", "your role may not do this", ""})
+		return
+	}
+	t, rerr := i.tenantReady(p, tenant)
+	if rerr != nil {
+		cl.replyError(in.RequestID, rerr)
+		return
+	}
+	out, rerr := i.reply(ctx, p, t, in.ConversationID, messageRequest{ClientID: in.ClientID, Text: in.Text}, cl.id)
+	if rerr != nil {
+		if rerr.status != 0 {
+			cl.replyError(in.RequestID, rerr)
+		}
+		return
+	}
+	b, err := appendReplyResult(make([]byte, 0, 64+summarySize(&out.Conversation)+len(out.Entry.Text)*2), in.RequestID, &out)
+	if err != nil {
+		i.log.Error("inbox reply_result not encoded", "conversation_id", in.ConversationID, "err", err)
+		cl.replyError(in.RequestID, &replyError{http.StatusInternalServerError, "internal", "internal error", ""})
+		return
+	}
+	cl.enqueue(b)
+}
+
+// replyError answers a reply frame with a reply_error frame.
+func (c *client) replyError(requestID string, e *replyError) {
+	b, err := json.Marshal(replyErrorOut{Type: "reply_error", RequestID: requestID, Status: e.status,
+		Error: replyErrorField{Code: e.code, Message: e.message, Field: e.field}})
+	if err != nil {
+		return // strings and an int: cannot fail
+	}
+	c.enqueue(b)
 }
 
 // publishTyping writes an agent's typing state in the chat channel's

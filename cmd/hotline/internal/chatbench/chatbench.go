@@ -17,7 +17,8 @@
 // customers send at the aggregate rate on an open-loop schedule (a message
 // is sent at its time whether or not earlier ones were answered), each
 // carrying its send time; agents take the latency at the frame
-// and reply to every ReplyEvery-th message, and customers take the reply's
+// and reply to every ReplyEvery-th message (by a reply frame on their inbox
+// socket, or by the HTTP API: ReplyVia), and customers take the reply's
 // latency. A baseline phase runs the same workers through a bare relay (no
 // bus, no routing) first, so that stalls of the machine can be told from
 // the hub's own cost.
@@ -60,6 +61,10 @@ type Options struct {
 	// ReplyEvery: each agent answers every ReplyEvery-th message it gets; 0
 	// means no replies.
 	ReplyEvery int
+	// ReplyVia is how agents reply: ReplyViaSocket, a reply frame on their
+	// inbox socket (as the web app does while its socket is open), or
+	// ReplyViaHTTP, POST .../conversations/{id}/messages.
+	ReplyVia string
 	// Workers is the number of client processes, and WorkerProcs the
 	// GOMAXPROCS each runs with: the load generators share the machine
 	// with the hub, and one thread per worker keeps their scheduling (the
@@ -99,7 +104,7 @@ type Options struct {
 // Defaults are the options of the target.
 func Defaults() Options {
 	return Options{Agents: 1000, Customers: 10000, Rate: 2000, Duration: 60 * time.Second, Warmup: 10 * time.Second,
-		Drain: 5 * time.Second, ReplyEvery: 1, Workers: 4, WorkerProcs: 1, SetupTimeout: 10 * time.Minute, Baseline: true}
+		Drain: 5 * time.Second, ReplyEvery: 1, ReplyVia: ReplyViaSocket, Workers: 4, WorkerProcs: 1, SetupTimeout: 10 * time.Minute, Baseline: true}
 }
 
 // Validate reports options that cannot run.
@@ -123,6 +128,9 @@ func (o Options) Validate() error {
 	}
 	if o.ReplyEvery < 0 {
 		bad("reply-every must be 0 (no replies) or positive, got %d", o.ReplyEvery)
+	}
+	if o.ReplyVia != ReplyViaSocket && o.ReplyVia != ReplyViaHTTP {
+		bad("reply-via must be %s or %s, got %q", ReplyViaSocket, ReplyViaHTTP, o.ReplyVia)
 	}
 	if o.WorkerProcs < 0 {
 		bad("worker-procs must be 0 (the runtime's default) or positive, got %d", o.WorkerProcs)
@@ -171,7 +179,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r := &Report{Start: time.Now().UTC(), LoadAvg: procstat.LoadAvg(), DataDir: dir, Options: Settings{
 		Agents: o.Agents, Customers: o.Customers, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup,
-		Drain: o.Drain, ReplyEvery: o.ReplyEvery, Workers: o.Workers, WorkerProcs: o.WorkerProcs, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
+		Drain: o.Drain, ReplyEvery: o.ReplyEvery, ReplyVia: o.ReplyVia, Workers: o.Workers, WorkerProcs: o.WorkerProcs, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
 	c := &coordinator{o: o}
 	if o.Baseline {
 		p, err := c.relayPhase(ctx)
@@ -284,7 +292,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 	for w := range o.Workers {
 		pl := plan{Mode: mode, URL: url, Tenant: benchTenant, Queue: benchQueue, Password: agentPassword,
 			AllCust: o.Customers, Rate: float64(o.Rate), Worker: w, Workers: o.Workers,
-			Warmup: o.Warmup, Duration: o.Duration, Drain: o.Drain, ReplyEvery: o.ReplyEvery}
+			Warmup: o.Warmup, Duration: o.Duration, Drain: o.Drain, ReplyEvery: o.ReplyEvery, ReplyVia: o.ReplyVia}
 		if o.ReplyEvery == 0 {
 			pl.ReplyEvery = 1 << 30
 		}

@@ -28,13 +28,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestRunCounts runs a small bench end to end, relay and hub, and checks
-// that every message and reply arrived once and every conversation was
+// TestRunCounts runs a small bench end to end, relay and hub, with agents
+// replying by reply frames on their sockets and by HTTP, and checks that
+// every message and reply arrived once and every conversation was
 // assigned. It never looks at timings.
 func TestRunCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts worker processes and a hub")
 	}
+	for _, via := range []string{ReplyViaSocket, ReplyViaHTTP} {
+		t.Run(via, func(t *testing.T) { runCounts(t, via) })
+	}
+}
+
+func runCounts(t *testing.T, via string) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +50,7 @@ func TestRunCounts(t *testing.T) {
 	o.Agents, o.Customers, o.Rate = 5, 20, 100
 	o.Duration, o.Warmup, o.Drain = 2*time.Second, 500*time.Millisecond, 3*time.Second
 	o.Workers = 2
+	o.ReplyVia = via
 	o.SetupTimeout = 2 * time.Minute
 	o.DataDir = t.TempDir()
 	o.Config = config.Default()
@@ -94,7 +102,7 @@ func TestRunCounts(t *testing.T) {
 	if err := r.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"conversations assigned", "customer→agent p99", "agent→customer p99.9", "hub peak RSS"} {
+	for _, want := range []string{"via " + via, "conversations assigned", "customer→agent p99", "agent→customer p99.9", "hub peak RSS"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
@@ -103,7 +111,7 @@ func TestRunCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back Report
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Phases[1].Counts != r.Phases[1].Counts {
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Phases[1].Counts != r.Phases[1].Counts || back.Options.ReplyVia != via {
 		t.Errorf("JSON report does not read back: %v", err)
 	}
 	t.Logf("progress:\n%s\nreport:\n%s", progress.String(), text.String())

@@ -30,7 +30,14 @@ type plan struct {
 	Duration   time.Duration `json:"duration"`
 	Drain      time.Duration `json:"drain"`
 	ReplyEvery int           `json:"reply_every"`
+	ReplyVia   string        `json:"reply_via"` // ReplyViaSocket or ReplyViaHTTP
 }
+
+// How agents reply (Options.ReplyVia).
+const (
+	ReplyViaSocket = "socket"
+	ReplyViaHTTP   = "http"
+)
 
 // Commands from the coordinator, one JSON line each after the plan.
 const (

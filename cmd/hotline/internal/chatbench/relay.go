@@ -13,8 +13,8 @@ import (
 	"github.com/hotline-hub/hotline/webui/api"
 )
 
-// relay is the baseline: the same sockets and the same reply requests as
-// the hub, but a customer's message goes straight to a fixed agent's
+// relay is the baseline: the same sockets and the same replies (reply
+// frames on the agent's socket, or reply requests) as the hub, but a customer's message goes straight to a fixed agent's
 // socket (customer k to agent k mod agents) and a reply straight back,
 // through one map lookup and a send queue per socket. No bus, no routing,
 // no auth. What the relay's latency shows is the machine and the load
@@ -51,7 +51,7 @@ func newRelay(agents int) *relay {
 // Routes mounts the relay's endpoints on mux.
 func (r *relay) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /relay/agent", func(w http.ResponseWriter, req *http.Request) {
-		r.serve(w, req, "agent", r.agentC, nil)
+		r.serve(w, req, "agent", r.agentC, r.fromAgent)
 	})
 	mux.HandleFunc("GET /relay/customer", func(w http.ResponseWriter, req *http.Request) {
 		r.serve(w, req, "customer", r.customerC, r.fromCustomer)
@@ -134,14 +134,38 @@ func (r *relay) fromCustomer(k int, c *relayConn, data []byte) {
 	}
 }
 
-// handleReply forwards an agent's reply to the conversation's customer, in
-// the chat protocol's frame shape.
-func (r *relay) handleReply(w http.ResponseWriter, req *http.Request) {
-	k, err := strconv.Atoi(strings.TrimPrefix(req.PathValue("id"), "r"))
-	if err != nil || !strings.HasPrefix(req.PathValue("id"), "r") {
-		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
-		return
+// relayError is a reply the relay refuses: the status and error body.
+type relayError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// reply forwards an agent's reply in conversation conv to its customer, in
+// the chat protocol's frame shape: the work shared by the reply request
+// and the reply frame.
+func (r *relay) reply(conv, clientID, text string) *relayError {
+	k, err := strconv.Atoi(strings.TrimPrefix(conv, "r"))
+	if err != nil || !strings.HasPrefix(conv, "r") {
+		return &relayError{http.StatusNotFound, "not_found", "no such conversation", ""}
 	}
+	if text == "" {
+		return &relayError{http.StatusBadRequest, "invalid_field", "text is empty", "text"}
+	}
+	r.mu.Lock()
+	c := r.customerC[k]
+	r.mu.Unlock()
+	if c == nil {
+		return &relayError{http.StatusConflict, "conflict", "the customer is not connected", ""}
+	}
+	msg, _ := json.Marshal(map[string]string{"type": "message", "from": "agent", "client_id": clientID, "text": text})
+	c.enqueue(msg)
+	return nil
+}
+
+// handleReply serves a reply request.
+func (r *relay) handleReply(w http.ResponseWriter, req *http.Request) {
 	var body struct {
 		ClientID string `json:"client_id"`
 		Text     string `json:"text"`
@@ -149,18 +173,44 @@ func (r *relay) handleReply(w http.ResponseWriter, req *http.Request) {
 	if !api.DecodeJSON(w, req, &body, 64<<10) {
 		return
 	}
-	if body.Text == "" {
-		api.WriteError(w, http.StatusBadRequest, "invalid_field", "text is empty", "text")
+	if e := r.reply(req.PathValue("id"), body.ClientID, body.Text); e != nil {
+		api.WriteError(w, e.Status, e.Code, e.Message, e.Field)
 		return
 	}
-	r.mu.Lock()
-	c := r.customerC[k]
-	r.mu.Unlock()
-	if c == nil {
-		api.WriteError(w, http.StatusConflict, "conflict", "the customer is not connected", "")
-		return
-	}
-	msg, _ := json.Marshal(map[string]string{"type": "message", "from": "agent", "client_id": body.ClientID, "text": body.Text})
-	c.enqueue(msg)
 	api.WriteJSON(w, http.StatusOK, map[string]string{"id": req.PathValue("id")})
+}
+
+// fromAgent serves a reply frame on an agent's socket as the inbox does:
+// the reply goes to the customer and the frame is answered reply_result
+// (the conversation's id and the entry) or reply_error. Other frames are
+// ignored.
+func (r *relay) fromAgent(_ int, c *relayConn, data []byte) {
+	var in struct {
+		Type           string `json:"type"`
+		RequestID      string `json:"request_id"`
+		ConversationID string `json:"conversation_id"`
+		ClientID       string `json:"client_id"`
+		Text           string `json:"text"`
+	}
+	if json.Unmarshal(data, &in) != nil || in.Type != "reply" || in.RequestID == "" {
+		return
+	}
+	var out []byte
+	if e := r.reply(in.ConversationID, in.ClientID, in.Text); e != nil {
+		out, _ = json.Marshal(struct {
+			Type      string      `json:"type"`
+			RequestID string      `json:"request_id"`
+			Status    int         `json:"status"`
+			Error     *relayError `json:"error"`
+		}{"reply_error", in.RequestID, e.Status, e})
+	} else {
+		out, _ = json.Marshal(struct {
+			Type         string            `json:"type"`
+			RequestID    string            `json:"request_id"`
+			Conversation map[string]string `json:"conversation"`
+			Entry        map[string]string `json:"entry"`
+		}{"reply_result", in.RequestID, map[string]string{"id": in.ConversationID},
+			map[string]string{"direction": "out", "message_id": in.ClientID, "text": in.Text}})
+	}
+	c.enqueue(out)
 }

@@ -73,8 +73,8 @@ type PhaseReport struct {
 	// Rate is Sent per second of the measured window.
 	Rate float64 `json:"rate"`
 	// CustomerToAgent: from just before the customer's write to the agent
-	// socket's frame; AgentToCustomer: from just before the reply's POST to
-	// the customer's frame.
+	// socket's frame; AgentToCustomer: from just before the reply's write
+	// (its reply frame or its POST) to the customer's frame.
 	CustomerToAgent Latency `json:"customer_to_agent"`
 	// CustomerToAck: from the same write to the hub's ack on the customer's
 	// socket (the message is durable on the bus); the part of
@@ -186,6 +186,7 @@ type Settings struct {
 	Warmup     time.Duration `json:"warmup_ns"`
 	Drain      time.Duration `json:"drain_ns"`
 	ReplyEvery int           `json:"reply_every"`
+	ReplyVia   string        `json:"reply_via"`
 	Workers    int           `json:"workers"`
 	// WorkerProcs is each worker's GOMAXPROCS (0: the runtime's default).
 	WorkerProcs int    `json:"worker_procs"`
@@ -207,8 +208,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	o := r.Options
 	var b strings.Builder
-	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
-		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
+	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d via %s, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
+		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.ReplyVia, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(name string, f func(p PhaseReport) string) {

@@ -118,6 +118,7 @@ func TestOptionsValidate(t *testing.T) {
 		"no workers":      func(o *Options) { o.Workers = 0 },
 		"negative procs":  func(o *Options) { o.WorkerProcs = -1 },
 		"no command":      func(o *Options) { o.WorkerCommand = nil },
+		"bad reply-via":   func(o *Options) { o.ReplyVia = "pigeon" },
 	} {
 		o := Defaults()
 		o.WorkerCommand = []string{"/bin/true"}

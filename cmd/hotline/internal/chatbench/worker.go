@@ -517,6 +517,10 @@ func (w *worker) readAgent(a *agent) {
 			}
 			return
 		}
+		if bytes.HasPrefix(data, replyAnswerPrefix) {
+			w.replyAnswer(a, data)
+			continue
+		}
 		if !bytes.Contains(data, []byte(`"message"`)) {
 			continue // conversation summaries and typing
 		}
@@ -542,7 +546,12 @@ func (w *worker) readAgent(a *agent) {
 		}
 		w.mu.Unlock()
 		a.got++
-		if a.got%w.p.ReplyEvery == 0 && !w.stopping.Load() {
+		if a.got%w.p.ReplyEvery != 0 || w.stopping.Load() {
+			continue
+		}
+		if w.p.ReplyVia == ReplyViaSocket {
+			w.replyOnSocket(a, f.ConversationID, st)
+		} else {
 			select {
 			case w.replies <- reply{a: a, conv: f.ConversationID, st: st}:
 			default:
@@ -555,7 +564,82 @@ func (w *worker) readAgent(a *agent) {
 	}
 }
 
-// sendReplies answers queued messages through the API until quit is
+// replyAnswerPrefix starts the hub's (and the relay's) answers to reply
+// frames: {"type":"reply_result",…} and {"type":"reply_error",…}.
+var replyAnswerPrefix = []byte(`{"type":"reply_`)
+
+// replyOnSocket answers a message with a reply frame on the agent's
+// socket, from the socket's read loop (its only writer). The reply's send
+// time is taken just before the write; its request id is its client id.
+func (w *worker) replyOnSocket(a *agent, conv string, in stamp) {
+	st := stamp{Phase: in.Phase, Customer: in.Customer, Seq: in.Seq, Sent: time.Now().UnixNano()}
+	id := st.clientID("r")
+	b := make([]byte, 0, 160)
+	b = append(b, `{"type":"reply","request_id":"`...)
+	b = append(b, id...)
+	b = append(b, `","conversation_id":`...)
+	b = appendJSONString(b, conv)
+	b = append(b, `,"client_id":"`...)
+	b = append(b, id...)
+	b = append(b, `","text":"`...)
+	b = append(b, st.text()...)
+	b = append(b, `"}`...)
+	_ = a.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := a.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		w.mu.Lock()
+		w.counts.ReplyErrors++
+		w.mu.Unlock()
+		w.noteErr("agent %s: reply frame: %v", a.login, err)
+	}
+}
+
+// appendJSONString appends s as a JSON string: as is when it needs no
+// escaping (the hub's conversation ids), else by encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// replyAnswer counts the answer to a reply frame: a reply_result is a
+// reply made (its request id, the reply's client id, tells its phase), a
+// reply_error a reply error.
+func (w *worker) replyAnswer(a *agent, data []byte) {
+	const result = `{"type":"reply_result","request_id":"`
+	if bytes.HasPrefix(data, []byte(result)) {
+		measured := len(data) > len(result)+1 && data[len(result)] == 'r' && data[len(result)+1] == phaseMeasured
+		if measured {
+			w.mu.Lock()
+			w.counts.Replies++
+			w.mu.Unlock()
+		}
+		return
+	}
+	var e struct {
+		Type      string `json:"type"`
+		RequestID string `json:"request_id"`
+		Status    int    `json:"status"`
+		Error     struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Type != "reply_error" {
+		return
+	}
+	w.mu.Lock()
+	w.counts.ReplyErrors++
+	w.mu.Unlock()
+	w.noteErr("agent %s: reply: %d %s: %s", a.login, e.Status, e.Error.Code, e.Error.Message)
+}
+
+// sendReplies answers queued messages through the HTTP API until quit is
 // closed; a reply under way then still gets its answer, so that the hub is
 // not left with requests cancelled half-way.
 func (w *worker) sendReplies(ctx context.Context, quit <-chan struct{}) {
@@ -737,9 +821,11 @@ func (w *worker) measure(ctx context.Context, t0 time.Time) (*workerResult, erro
 	stopReplies := func() { quitOnce.Do(func() { close(quit) }) }
 	defer stopReplies()
 	var bg sync.WaitGroup
-	for range replyWorkers {
-		bg.Add(1)
-		go func() { defer bg.Done(); w.sendReplies(ctx, quit) }()
+	if w.p.ReplyVia != ReplyViaSocket {
+		for range replyWorkers {
+			bg.Add(1)
+			go func() { defer bg.Done(); w.sendReplies(ctx, quit) }()
+		}
 	}
 	queue := make(chan send, 1<<16)
 	for range senders {

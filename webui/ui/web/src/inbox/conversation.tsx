@@ -3,6 +3,7 @@
 // an operator script. Replies and notes carry a client id made once per
 // message and reused on every retry, so a retry never sends twice.
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError } from "../api";
 import { useI18n } from "../i18n";
 import { newClientId, privileged, type Answer, type Detail, type Entry, type ReplyResult, type Summary } from "./api";
 import { CallBar } from "./call";
@@ -130,8 +131,12 @@ export function ConversationView({ id, summary }: { id: string; summary: Summary
       try {
         if (p.kind === "reply") {
           // This tab's socket is sent no frame for its own reply: the
-          // answer is taken in here, by the thread and the lists.
-          const r = await api.reply(id, p.clientId, p.text, socket?.socketId);
+          // answer is taken in here, by the thread and the lists. Over the
+          // socket while it is open; over HTTP when it is not, or the
+          // socket lost the reply (same client id: sent once either way).
+          const o = socket ? await socket.reply(id, p.clientId, p.text) : ({ lost: true } as const);
+          if ("refused" in o) throw new ApiError(o.refused.status, o.refused.code, o.refused.message, o.refused.field);
+          const r = "result" in o ? o.result : await api.reply(id, p.clientId, p.text, socket?.socketId);
           setDetail((d) => (d ? withReply(d, r) : d));
           applySummary(r.conversation);
         } else {

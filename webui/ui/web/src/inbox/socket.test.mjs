@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { importTS } from "../tsmodule.mjs";
 
-const { frames, helloId } = await importTS(new URL("./socket.ts", import.meta.url));
+const { frames, helloId, replyAnswer } = await importTS(new URL("./socket.ts", import.meta.url));
 
 const entry = { message_id: "m1", direction: "in", text: "Bonjour" };
 const summary = { id: "c1", status: "assigned", last_activity: "2026-11-23T10:00:00Z" };
@@ -42,4 +42,29 @@ test("the hello frame names the socket and is no inbox frame", () => {
   assert.equal(helloId({ type: "hello", socket_id: 7 }), undefined);
   assert.equal(helloId({ type: "conversation", socket_id: "x" }), undefined);
   assert.equal(helloId(null), undefined);
+});
+
+test("reply answers are told apart by request id; other frames are none", () => {
+  const result = { type: "reply_result", request_id: "r1", conversation: summary, entry };
+  assert.deepEqual(replyAnswer(result), { requestId: "r1", outcome: { result: { conversation: summary, entry } } });
+  assert.deepEqual(frames(result), []);
+  const error = {
+    type: "reply_error",
+    request_id: "r2",
+    status: 409,
+    error: { code: "conflict", message: "not yours", field: "text" },
+  };
+  assert.deepEqual(replyAnswer(error), {
+    requestId: "r2",
+    outcome: { refused: { status: 409, code: "conflict", message: "not yours", field: "text" } },
+  });
+  const limited = { type: "reply_error", request_id: "r3", status: 429, error: { code: "rate_limited", message: "m" } };
+  assert.deepEqual(replyAnswer(limited), {
+    requestId: "r3",
+    outcome: { refused: { status: 429, code: "rate_limited", message: "m" } },
+  });
+  assert.equal(replyAnswer({ type: "reply_result", request_id: "r1", entry }), undefined);
+  assert.equal(replyAnswer({ type: "reply_result", conversation: summary, entry }), undefined);
+  assert.equal(replyAnswer({ type: "message", request_id: "r1", conversation_id: "c1", entry }), undefined);
+  assert.equal(replyAnswer(null), undefined);
 });

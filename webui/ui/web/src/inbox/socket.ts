@@ -3,8 +3,10 @@
 // owner refetches what it may have missed while disconnected. The server's
 // first frame, hello, names the socket: replies sent with that id
 // (X-Hotline-Socket) are not echoed to this socket, since their answer
-// carries them.
-import type { Entry, Summary } from "./api";
+// carries them. Replies go over the socket itself while it is open (a reply
+// frame, answered reply_result or reply_error by request id); the socket
+// that sent a reply is not sent it either.
+import type { Entry, ReplyResult, Summary } from "./api";
 
 export type Frame =
   /** withMessage: split from a message frame, which follows with the change itself. */
@@ -18,6 +20,56 @@ export interface SocketHandlers {
   onFrame: (f: Frame) => void;
   onOpen: () => void;
   onState: (s: SocketState) => void;
+}
+
+/** A reply frame the server refused: the status and error body HTTP would answer. */
+export interface ReplyRefused {
+  status: number;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/**
+ * What became of a reply sent over the socket: its result, its refusal, or
+ * lost (the socket was not open, closed before the answer, or the answer
+ * did not come in time): the caller then sends it over HTTP with the same
+ * client id, which the server makes one reply.
+ */
+export type ReplyOutcome = { result: ReplyResult } | { refused: ReplyRefused } | { lost: true };
+
+/** How long a reply sent over the socket waits for its answer. */
+export const replyTimeout = 10_000;
+
+/** The answer to a reply frame, if v is one: its request id and outcome. */
+export function replyAnswer(v: unknown): { requestId: string; outcome: ReplyOutcome } | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const f = v as Record<string, unknown>;
+  if (typeof f.request_id !== "string") return undefined;
+  if (f.type === "reply_result") {
+    const ok = typeof f.conversation === "object" && f.conversation !== null && typeof f.entry === "object";
+    if (!ok || f.entry === null) return undefined;
+    return {
+      requestId: f.request_id,
+      outcome: { result: { conversation: f.conversation as Summary, entry: f.entry as Entry } },
+    };
+  }
+  if (f.type === "reply_error") {
+    const e = (typeof f.error === "object" && f.error !== null ? f.error : {}) as Record<string, unknown>;
+    const refused: ReplyRefused = {
+      status: typeof f.status === "number" ? f.status : 0,
+      code: typeof e.code === "string" ? e.code : "http_" + String(f.status),
+      message: typeof e.message === "string" ? e.message : "",
+    };
+    if (typeof e.field === "string") refused.field = e.field;
+    return { requestId: f.request_id, outcome: { refused } };
+  }
+  return undefined;
+}
+
+interface Waiter {
+  done: (o: ReplyOutcome) => void;
+  timer: number;
 }
 
 const minDelay = 500;
@@ -72,6 +124,9 @@ export class LiveSocket {
   private timer: number | undefined;
   private stopped = false;
   private id: string | undefined;
+  /** Replies sent on the current socket, by request id, until answered. */
+  private waiting = new Map<string, Waiter>();
+  private requests = 0;
 
   constructor(
     private readonly url: string,
@@ -105,6 +160,11 @@ export class LiveSocket {
       } catch {
         return;
       }
+      const answer = replyAnswer(v);
+      if (answer !== undefined) {
+        if (this.ws === ws) this.settle(answer.requestId, answer.outcome);
+        return;
+      }
       const id = helloId(v);
       if (id !== undefined) {
         if (this.ws === ws) this.id = id;
@@ -116,6 +176,7 @@ export class LiveSocket {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.id = undefined;
+      this.loseAll();
       this.h.onState("closed");
       this.retry();
     };
@@ -136,6 +197,39 @@ export class LiveSocket {
    */
   get socketId(): string | undefined {
     return this.ws?.readyState === WebSocket.OPEN ? this.id : undefined;
+  }
+
+  /**
+   * Sends a reply as a reply frame and resolves with its outcome: lost at
+   * once when the socket is not open (or has not said hello yet), and when
+   * it closes or the answer takes longer than replyTimeout.
+   */
+  reply(conversationId: string, clientId: string, text: string): Promise<ReplyOutcome> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.id === undefined) return Promise.resolve({ lost: true });
+    const requestId = "r" + String(++this.requests);
+    return new Promise((done) => {
+      const timer = window.setTimeout(() => this.settle(requestId, { lost: true }), replyTimeout);
+      this.waiting.set(requestId, { done, timer });
+      try {
+        const frame = { type: "reply", request_id: requestId, conversation_id: conversationId, client_id: clientId, text };
+        ws.send(JSON.stringify(frame));
+      } catch {
+        this.settle(requestId, { lost: true });
+      }
+    });
+  }
+
+  private settle(requestId: string, o: ReplyOutcome): void {
+    const w = this.waiting.get(requestId);
+    if (!w) return; // timed out already
+    this.waiting.delete(requestId);
+    window.clearTimeout(w.timer);
+    w.done(o);
+  }
+
+  private loseAll(): void {
+    for (const id of [...this.waiting.keys()]) this.settle(id, { lost: true });
   }
 
   /** Reconnects now (after the tab wakes up or the network returns). */
@@ -159,6 +253,7 @@ export class LiveSocket {
     const ws = this.ws;
     this.ws = undefined;
     this.id = undefined;
+    this.loseAll();
     ws?.close();
   }
 }
