@@ -62,7 +62,10 @@ const (
 	// DefaultSendQueue is the frames queued per WebSocket before the client
 	// is considered too slow and disconnected.
 	DefaultSendQueue = 64
-	// DefaultMaxFrameBytes bounds one frame read from an agent's socket.
+	// DefaultMaxFrameBytes bounds one frame read from an agent's socket;
+	// the socket's read limit is the larger of MaxFrameBytes and
+	// MaxBodyBytes, so that a reply frame carries a text as long as the
+	// HTTP reply request's.
 	DefaultMaxFrameBytes = 4 << 10
 	// DefaultTypingMaxAge drops typing signals older than this.
 	DefaultTypingMaxAge = 5 * time.Second
