@@ -332,10 +332,12 @@ func (u *user) list(query string) []Summary {
 
 func (u *user) path(rest string) string { return "/api/v1/tenants/" + u.tenant + "/" + rest }
 
-// socket is an agent's live WebSocket; frames are read into a channel.
+// socket is an agent's live WebSocket; frames are read into a channel,
+// and the read error that ended them (the close) into closed.
 type socket struct {
 	conn   *websocket.Conn
 	frames chan map[string]any
+	closed chan error
 }
 
 func (u *user) dial() *socket {
@@ -348,12 +350,13 @@ func (u *user) dial() *socket {
 	if err != nil {
 		u.e.t.Fatalf("dial %s: %v (%v)", url, err, res)
 	}
-	s := &socket{conn: conn, frames: make(chan map[string]any, 1024)}
+	s := &socket{conn: conn, frames: make(chan map[string]any, 1024), closed: make(chan error, 1)}
 	go func() {
 		defer close(s.frames)
 		for {
 			var v map[string]any
 			if err := conn.ReadJSON(&v); err != nil {
+				s.closed <- err
 				return
 			}
 			s.frames <- v

@@ -4,14 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/hotline-hub/hotline/webui/auth"
 )
 
 // sendFrame writes v to the socket as a JSON text frame.
@@ -227,45 +224,13 @@ func TestReplyFrameErrors(t *testing.T) {
 	}
 }
 
-// closingSocket is a socket whose reader records why it closed.
-type closingSocket struct {
-	*socket
-	err chan error
-}
-
-func (u *user) dialClosing() *closingSocket {
-	u.e.t.Helper()
-	h := http.Header{}
-	h.Set("Cookie", auth.CookieName+"="+u.cookie)
-	h.Set("Origin", u.e.srv.URL)
-	url := "ws" + strings.TrimPrefix(u.e.srv.URL, "http") + u.path("ws")
-	conn, res, err := websocket.DefaultDialer.Dial(url, h)
-	if err != nil {
-		u.e.t.Fatalf("dial %s: %v (%v)", url, err, res)
-	}
-	s := &closingSocket{socket: &socket{conn: conn, frames: make(chan map[string]any, 1024)}, err: make(chan error, 1)}
-	go func() {
-		defer close(s.frames)
-		for {
-			var v map[string]any
-			if err := conn.ReadJSON(&v); err != nil {
-				s.err <- err
-				return
-			}
-			s.frames <- v
-		}
-	}()
-	u.e.t.Cleanup(func() { _ = conn.Close() })
-	return s
-}
-
 // closedWithPolicy waits until the socket is closed with 1008.
-func (s *closingSocket) closedWithPolicy(t *testing.T, what string) {
+func (s *socket) closedWithPolicy(t *testing.T, what string) {
 	t.Helper()
 	for range s.frames { // drained until closed
 	}
 	select {
-	case err := <-s.err:
+	case err := <-s.closed:
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
 			t.Fatalf("%s: socket closed with %v, want 1008", what, err)
@@ -288,7 +253,7 @@ func TestReplyFrameSession(t *testing.T) {
 
 	// A second session of agent1, logged out.
 	s2 := e.login("acme", "agent1", testPassword)
-	ws := s2.dialClosing()
+	ws := s2.dial()
 	if f := ws.replyVia(t, "before", "conv-l", "c-1", "hi"); f["type"] != "reply_result" {
 		t.Fatalf("reply before logout: %v", f)
 	}
@@ -306,7 +271,7 @@ func TestReplyFrameSession(t *testing.T) {
 	}
 
 	// agent2, disabled while its socket is open.
-	ws2 := a2.dialClosing()
+	ws2 := a2.dial()
 	admin.must(200, "PATCH", admin.path("accounts/"+a2.id), map[string]any{"disabled": true})
 	f = ws2.replyVia(t, "disabled", "conv-l", "c-4", "hi")
 	sameError(t, "account disabled", f, a2.do("POST", a2.path("conversations/conv-l/messages"), body))
