@@ -1,6 +1,10 @@
 package benchstat
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestPercentile(t *testing.T) {
 	hundred := make([]int64, 100)
@@ -46,3 +50,28 @@ func TestPercentileOfDurations(t *testing.T) {
 }
 
 type durationLike int64
+
+func TestTableAndFormats(t *testing.T) {
+	var b strings.Builder
+	tb := NewTable(&b, []string{"relay", "hub"})
+	tb.Row("", func(p string) string { return p })
+	tb.Row("p99", func(p string) string {
+		if p == "hub" {
+			return Duration(1234567*time.Nanosecond, "-")
+		}
+		return Duration(0, "-")
+	})
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "       relay     hub\n  p99      -  1.23ms\n"
+	if b.String() != want {
+		t.Errorf("table:\n%q\nwant\n%q", b.String(), want)
+	}
+	if got := MiB(3 << 19); got != "1.5 MiB" {
+		t.Errorf("MiB = %q", got)
+	}
+	if got := Duration(1500*time.Millisecond, "0"); got != "1.5s" {
+		t.Errorf("Duration(1.5s) = %q", got)
+	}
+}

@@ -1,14 +1,12 @@
 package chatbench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
@@ -196,12 +194,7 @@ type Settings struct {
 
 // WriteJSON writes r as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("chatbench: encode report: %w", err)
-	}
-	return nil
+	return benchstat.WriteJSON(w, r, "chatbench")
 }
 
 // WriteText writes r as a plain text table, one column per phase.
@@ -211,14 +204,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d via %s, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
 		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.ReplyVia, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row := func(name string, f func(p PhaseReport) string) {
-		fmt.Fprintf(tw, "%s\t", name)
-		for _, p := range r.Phases {
-			fmt.Fprintf(tw, "%s\t", f(p))
-		}
-		fmt.Fprintln(tw)
-	}
+	tw := benchstat.NewTable(&b, r.Phases)
+	row := tw.Row
 	row("", func(p PhaseReport) string { return p.Name })
 	row("agents connected", func(p PhaseReport) string { return fmt.Sprint(p.Agents) })
 	row("customers connected", func(p PhaseReport) string { return fmt.Sprint(p.Customers) })
@@ -259,7 +246,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	})
 	row("hub Go memory live / goal / stacks / total", func(p PhaseReport) string {
 		m := p.HubMemory
-		return mib(m.Live) + " / " + mib(m.Goal) + " / " + mib(m.Stacks) + " / " + mib(m.Total)
+		return benchstat.MiB(m.Live) + " / " + benchstat.MiB(m.Goal) + " / " + benchstat.MiB(m.Stacks) + " / " + benchstat.MiB(m.Total)
 	})
 	row("hub scheduling latency p99 / p99.9 / max", func(p PhaseReport) string {
 		d := p.HubWaits.Sched
@@ -272,8 +259,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		return fmt.Sprintf("%d of %d", p.SlowSeconds, len(p.Timeline))
 	})
 	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
-	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return mib(p.HubPeakRSS) })
-	row("hub Go heap in use (end/peak)", func(p PhaseReport) string { return mib(p.HubHeapInUse) + " / " + mib(p.HubHeapPeak) })
+	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return benchstat.MiB(p.HubPeakRSS) })
+	row("hub Go heap in use (end/peak)", func(p PhaseReport) string {
+		return benchstat.MiB(p.HubHeapInUse) + " / " + benchstat.MiB(p.HubHeapPeak)
+	})
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -292,18 +281,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-func dur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "-"
-	case d >= 100*time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	default:
-		return d.Round(time.Microsecond).String()
-	}
-}
+// dur prints a latency for the table, zero as a dash.
+func dur(d time.Duration) string { return benchstat.Duration(d, "-") }
 
 // procs names a GOMAXPROCS setting.
 func procs(n int) string {
@@ -312,5 +291,3 @@ func procs(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -1,13 +1,11 @@
 package voicebench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
@@ -120,12 +118,7 @@ type Settings struct {
 
 // WriteJSON writes r as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("voicebench: encode report: %w", err)
-	}
-	return nil
+	return benchstat.WriteJSON(w, r, "voicebench")
 }
 
 // WriteText writes r as a plain text table, one column per phase, and
@@ -142,14 +135,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			o.Calls, o.Rate, o.Hold, o.Media, o.Number, o.SippProcs)
 	}
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row := func(name string, f func(p PhaseReport) string) {
-		fmt.Fprintf(tw, "%s\t", name)
-		for _, p := range r.Phases {
-			fmt.Fprintf(tw, "%s\t", f(p))
-		}
-		fmt.Fprintln(tw)
-	}
+	tw := benchstat.NewTable(&b, r.Phases)
+	row := tw.Row
 	hubOnly := func(f func(p PhaseReport) string) func(p PhaseReport) string {
 		return func(p PhaseReport) string {
 			if p.Name != phaseHub {
@@ -174,8 +161,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("sipp CPU (all sipp processes)", func(p PhaseReport) string { return cpuShare(p.SippCPU, p.Wall) })
 	row("measured window", hubOnly(func(p PhaseReport) string { return p.Window.Round(100 * time.Millisecond).String() }))
 	row("hub CPU (user+sys)", hubOnly(func(p PhaseReport) string { return cpuShare(p.HubCPU, p.Window) }))
-	row("hub peak RSS (VmHWM)", hubOnly(func(p PhaseReport) string { return mib(p.HubPeakRSS) }))
-	row("hub Go heap (end / peak)", hubOnly(func(p PhaseReport) string { return mib(p.HubHeapEnd) + " / " + mib(p.HubHeapPeak) }))
+	row("hub peak RSS (VmHWM)", hubOnly(func(p PhaseReport) string { return benchstat.MiB(p.HubPeakRSS) }))
+	row("hub Go heap (end / peak)", hubOnly(func(p PhaseReport) string { return benchstat.MiB(p.HubHeapEnd) + " / " + benchstat.MiB(p.HubHeapPeak) }))
 	row("hub goroutines (peak)", hubOnly(func(p PhaseReport) string { return fmt.Sprint(p.HubGoroutines) }))
 	row("hub calls up (window start / end)", hubOnly(func(p PhaseReport) string {
 		return fmt.Sprintf("%d / %d", p.CallsUpAtStart, p.CallsUpAtEnd)
@@ -279,18 +266,8 @@ func cpuShare(cpu, over time.Duration) string {
 	return fmt.Sprintf("%s (%.0f%% of a core)", cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/over.Seconds())
 }
 
-func dur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0"
-	case d >= 100*time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	default:
-		return d.Round(time.Microsecond).String()
-	}
-}
+// dur prints a latency for the table, zero as 0.
+func dur(d time.Duration) string { return benchstat.Duration(d, "0") }
 
 // ms prints a sipp response time, which sipp takes in whole milliseconds.
 func ms(l Latency, d time.Duration) string {
@@ -303,5 +280,3 @@ func ms(l Latency, d time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	}
 }
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
