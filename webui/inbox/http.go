@@ -173,19 +173,29 @@ func (i *Inbox) conversationFor(w http.ResponseWriter, r *http.Request, p auth.P
 // lookup is conversationFor with the access rule may.
 func (i *Inbox) lookup(w http.ResponseWriter, r *http.Request, p auth.Principal, t *tenantView,
 	may func(auth.Principal, *Conversation) bool) (*Conversation, bool) {
-	i.mu.Lock()
-	c := t.convs[r.PathValue("id")]
-	if c == nil {
-		i.mu.Unlock()
-		api.WriteError(w, http.StatusNotFound, "not_found", "no such conversation", "")
-		return nil, false
-	}
-	if !may(p, c) {
-		i.mu.Unlock()
-		api.WriteError(w, http.StatusForbidden, "forbidden", "this conversation is not yours", "")
+	c, e := i.find(p, t, r.PathValue("id"), may)
+	if e != nil {
+		e.write(w)
 		return nil, false
 	}
 	return c, true
+}
+
+// find takes i.mu and returns conversation id of t if p may reach it by
+// the rule may, i.mu still held; otherwise the answer's error, i.mu
+// released.
+func (i *Inbox) find(p auth.Principal, t *tenantView, id string, may func(auth.Principal, *Conversation) bool) (*Conversation, *replyError) {
+	i.mu.Lock()
+	c := t.convs[id]
+	if c == nil {
+		i.mu.Unlock()
+		return nil, &replyError{http.StatusNotFound, "not_found", "no such conversation", ""}
+	}
+	if !may(p, c) {
+		i.mu.Unlock()
+		return nil, &replyError{http.StatusForbidden, "forbidden", "this conversation is not yours", ""}
+	}
+	return c, nil
 }
 
 // listItem is a Summary in a list; the dossier (view=contact) adds each
@@ -385,7 +395,7 @@ func (i *Inbox) act(w http.ResponseWriter, r *http.Request, t *tenantView, c *Co
 }
 
 func conflict(w http.ResponseWriter, format string, args ...any) {
-	api.WriteError(w, http.StatusConflict, "conflict", fmt.Sprintf(format, args...), "")
+	conflictError(format, args...).write(w)
 }
 
 func (i *Inbox) handleAccept(w http.ResponseWriter, r *http.Request) {

@@ -26,7 +26,7 @@ func (e *replyError) write(w http.ResponseWriter) {
 	}
 }
 
-// conflictError is a 409 with a formatted message, as conflict writes.
+// conflictError is a 409 with a formatted message (conflict writes it).
 func conflictError(format string, args ...any) *replyError {
 	return &replyError{http.StatusConflict, "conflict", fmt.Sprintf(format, args...), ""}
 }
@@ -46,15 +46,9 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 	if e := i.textError(req.Text); e != nil {
 		return replyOut{}, e
 	}
-	i.mu.Lock()
-	c := t.convs[convID]
-	if c == nil {
-		i.mu.Unlock()
-		return replyOut{}, &replyError{http.StatusNotFound, "not_found", "no such conversation", ""}
-	}
-	if !mayRead(p, c) {
-		i.mu.Unlock()
-		return replyOut{}, &replyError{http.StatusForbidden, "forbidden", "this conversation is not yours", ""}
+	c, rerr := i.find(p, t, convID, mayRead)
+	if rerr != nil {
+		return replyOut{}, rerr
 	}
 	id := c.ID
 	eventID := clientDerivedID(replyNamespace, t.id, id, p.AccountID, req.ClientID)
