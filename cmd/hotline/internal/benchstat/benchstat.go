@@ -76,3 +76,11 @@ func (t *Table[P]) Row(name string, f func(p P) string) {
 
 // Flush writes the table out.
 func (t *Table[P]) Flush() error { return t.tw.Flush() }
+
+// Progress writes one progress line to w, stamped with the time of day;
+// nothing when w is nil.
+func Progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}

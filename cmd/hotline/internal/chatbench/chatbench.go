@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
 )
@@ -203,9 +204,7 @@ type coordinator struct {
 }
 
 func (c *coordinator) progress(format string, args ...any) {
-	if c.o.Progress != nil {
-		fmt.Fprintf(c.o.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	benchstat.Progress(c.o.Progress, format, args...)
 }
 
 func (c *coordinator) relayPhase(ctx context.Context) (PhaseReport, error) {
