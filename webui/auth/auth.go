@@ -395,18 +395,26 @@ func (a *Auth) session(ctx context.Context, token string) (Session, Account, str
 	if !ok {
 		return Session{}, Account{}, "", ErrUnauthenticated
 	}
+	ss, acc, err := a.liveSession(ctx, tenant, tokenHash(secret))
+	return ss, acc, secret, err
+}
+
+// liveSession finds the session stored under hash in tenant, once the
+// store has caught up with the bus, and its account; ErrUnauthenticated
+// when the session has ended or expired or the account is disabled.
+func (a *Auth) liveSession(ctx context.Context, tenant, hash string) (Session, Account, error) {
 	if err := a.store.Sync(ctx, tenant); err != nil {
-		return Session{}, Account{}, "", err
+		return Session{}, Account{}, err
 	}
-	ss, ok := a.store.session(tokenHash(secret), a.now(), a.cfg.SessionIdle)
+	ss, ok := a.store.session(hash, a.now(), a.cfg.SessionIdle)
 	if !ok || ss.Tenant != tenant {
-		return Session{}, Account{}, "", ErrUnauthenticated
+		return Session{}, Account{}, ErrUnauthenticated
 	}
 	acc, ok := a.store.Account(tenant, ss.AccountID)
 	if !ok || acc.Disabled {
-		return Session{}, Account{}, "", ErrUnauthenticated
+		return Session{}, Account{}, ErrUnauthenticated
 	}
-	return ss, acc, secret, nil
+	return ss, acc, nil
 }
 
 // Logout ends the session of token.

@@ -673,10 +673,12 @@ func (a *Auth) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) Recheck(ctx, authenticated context.Context) (Principal, error) {
 	p, ok := PrincipalFrom(authenticated)
 	si, _ := authenticated.Value(sessionKey{}).(sessionInfo)
-	if !ok || si.secret == "" {
+	if !ok || si.hash == "" {
 		return Principal{}, ErrUnauthenticated
 	}
-	_, acc, _, err := a.session(ctx, p.Tenant+"."+si.secret)
+	// The hash Authenticate found the session by: no need to parse and
+	// hash the cookie again.
+	_, acc, err := a.liveSession(ctx, p.Tenant, si.hash)
 	if err != nil {
 		return Principal{}, err
 	}
