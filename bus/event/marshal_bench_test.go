@@ -118,3 +118,47 @@ func benchEncode(b *testing.B, p Payload) {
 		})
 	}
 }
+
+// BenchmarkUnmarshalMessageReceived, ...Sent and ...Delivered measure
+// decoding the payload alone as Envelope.Decode does (UnmarshalJSON into
+// a new value; BenchmarkDecodeMessageSent measures Decode itself): the
+// hand-written decoder ("UnmarshalJSON") and the encoding/json path it
+// falls back to for shapes it does not read ("fallback",
+// unmarshalKeeping).
+func BenchmarkUnmarshalMessageReceived(b *testing.B) {
+	benchDecode(b, chatReceived(), func() Payload { return new(MessageReceivedData) })
+}
+
+// BenchmarkUnmarshalMessageSent: see BenchmarkUnmarshalMessageReceived.
+func BenchmarkUnmarshalMessageSent(b *testing.B) {
+	benchDecode(b, chatSent(), func() Payload { return new(MessageSentData) })
+}
+
+// BenchmarkUnmarshalMessageDelivered: see BenchmarkUnmarshalMessageReceived.
+func BenchmarkUnmarshalMessageDelivered(b *testing.B) {
+	benchDecode(b, chatDelivered(), func() Payload { return new(MessageDeliveredData) })
+}
+
+func benchDecode(b *testing.B, p Payload, fresh func() Payload) {
+	data, err := marshalPayload(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		f    func(Payload) error
+	}{
+		{"UnmarshalJSON", func(d Payload) error { return d.(json.Unmarshaler).UnmarshalJSON(data) }},
+		{"fallback", func(d Payload) error { return keeping(d, data) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if err := bc.f(fresh()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

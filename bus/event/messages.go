@@ -43,8 +43,12 @@ type MessageReceivedData struct {
 // EventType returns MessageReceived.
 func (*MessageReceivedData) EventType() string { return MessageReceived }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra, the
+// common shapes by hand (readFast), anything else through encoding/json.
 func (d *MessageReceivedData) UnmarshalJSON(data []byte) error {
+	if d.readFast(data) {
+		return nil
+	}
 	type plain MessageReceivedData
 	return unmarshalKeeping(data, (*plain)(d), &d.Extra)
 }
@@ -154,8 +158,12 @@ type MessageSentData struct {
 // EventType returns MessageSent.
 func (*MessageSentData) EventType() string { return MessageSent }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra, the
+// common shapes by hand (readFast), anything else through encoding/json.
 func (d *MessageSentData) UnmarshalJSON(data []byte) error {
+	if d.readFast(data) {
+		return nil
+	}
 	type plain MessageSentData
 	return unmarshalKeeping(data, (*plain)(d), &d.Extra)
 }
@@ -202,8 +210,12 @@ type MessageDeliveredData struct {
 // EventType returns MessageDelivered.
 func (*MessageDeliveredData) EventType() string { return MessageDelivered }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra, the
+// common shapes by hand (readFast), anything else through encoding/json.
 func (d *MessageDeliveredData) UnmarshalJSON(data []byte) error {
+	if d.readFast(data) {
+		return nil
+	}
 	type plain MessageDeliveredData
 	return unmarshalKeeping(data, (*plain)(d), &d.Extra)
 }

@@ -9,7 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/hotline-hub/hotline/bus/event/jsondec"
 )
 
 // Payload is the typed data of one event type. Every payload type in this
@@ -47,8 +48,12 @@ func (b BlobRef) MarshalJSON() ([]byte, error) {
 	return appendBlob(make([]byte, 0, blobSize(b)), &b, keptVerbatim)
 }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra, the
+// common shapes by hand (readFast), anything else through encoding/json.
 func (b *BlobRef) UnmarshalJSON(data []byte) error {
+	if b.readFast(data) {
+		return nil
+	}
 	type plain BlobRef
 	return unmarshalKeeping(data, (*plain)(b), &b.Extra)
 }
@@ -95,94 +100,15 @@ func (a Address) MarshalJSON() ([]byte, error) {
 	return appendAddress(make([]byte, 0, addressSize(a)), &a, keptVerbatim)
 }
 
-// UnmarshalJSON reads the fields and keeps unknown ones in Extra. The
-// common shape, {"address":"…","name":"…"} with plain strings, is read by
-// hand; anything else goes through encoding/json.
+// UnmarshalJSON reads the fields and keeps unknown ones in Extra. Every
+// message event carries addresses, so the common shapes are read by hand
+// (readFast); anything else goes through encoding/json.
 func (a *Address) UnmarshalJSON(data []byte) error {
-	if a.readPlain(data) {
+	if a.readFast(data) {
 		return nil
 	}
 	type plain Address
 	return unmarshalKeeping(data, (*plain)(a), &a.Extra)
-}
-
-// readPlain reads data when it is an object of nothing but "address" and
-// "name" members whose values are strings without escapes and in valid
-// UTF-8, and reports whether it did; on false a is untouched.
-func (a *Address) readPlain(data []byte) bool {
-	var addr, name []byte
-	var hasAddr, hasName bool
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return false
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		i++
-	} else {
-		for {
-			key, next, ok := plainString(data, i)
-			if !ok {
-				return false
-			}
-			i = skipSpace(data, next)
-			if i >= len(data) || data[i] != ':' {
-				return false
-			}
-			val, next, ok := plainString(data, skipSpace(data, i+1))
-			if !ok {
-				return false
-			}
-			switch string(key) {
-			case "address":
-				addr, hasAddr = val, true
-			case "name":
-				name, hasName = val, true
-			default:
-				return false
-			}
-			i = skipSpace(data, next)
-			if i < len(data) && data[i] == ',' {
-				i = skipSpace(data, i+1)
-				continue
-			}
-			if i >= len(data) || data[i] != '}' {
-				return false
-			}
-			i++
-			break
-		}
-	}
-	if skipSpace(data, i) != len(data) {
-		return false
-	}
-	if hasAddr {
-		a.Address = string(addr)
-	}
-	if hasName {
-		a.Name = string(name)
-	}
-	a.Extra = nil
-	return true
-}
-
-// plainString returns the contents of the JSON string starting at data[i]
-// and the index after it, when it has no escapes or control characters
-// and is valid UTF-8.
-func plainString(data []byte, i int) (s []byte, next int, ok bool) {
-	if i >= len(data) || data[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(data); j++ {
-		switch c := data[j]; {
-		case c == '"':
-			s = data[i+1 : j]
-			return s, j + 1, utf8.Valid(s)
-		case c == '\\' || c < 0x20:
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
 }
 
 func checkAddress(p *problems, field string, a Address) {
@@ -319,89 +245,21 @@ func asciiLower(s string) string {
 // quotes; escaped says it holds backslash escapes or invalid UTF-8, and so
 // must be unquoted the way encoding/json does to give the member's name.
 func eachMember(data []byte, fn func(key []byte, escaped bool, value []byte)) {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
+	s := jsondec.NewScanner(data)
+	if !s.BeginObject() {
 		return
 	}
-	i++
 	for {
-		i = skipSpace(data, i)
-		if i >= len(data) || data[i] != '"' {
-			return // '}' or, defensively, anything unexpected
-		}
-		end := skipString(data, i)
-		key := data[i+1 : max(i+1, end-1)]
-		i = skipSpace(data, end)
-		if i >= len(data) || data[i] != ':' {
+		key, escaped, ok := s.NextMember()
+		if !ok {
 			return
 		}
-		i = skipSpace(data, i+1)
-		vstart := i
-		i = skipValue(data, i)
-		fn(key, bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key), data[vstart:i])
-		i = skipSpace(data, i)
-		if i >= len(data) || data[i] != ',' {
+		value, ok := s.Skip()
+		if !ok {
 			return
 		}
-		i++
+		fn(key, escaped, value)
 	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at data[i] == '"'.
-func skipString(data []byte, i int) int {
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(data)
-}
-
-// skipValue returns the index after the value starting at data[i].
-func skipValue(data []byte, i int) int {
-	if i >= len(data) {
-		return i
-	}
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for i < len(data) {
-			switch data[i] {
-			case '"':
-				i = skipString(data, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(data) {
-		switch data[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-		i++
-	}
-	return i
 }
 
 // keptNames are the names of extra that fold to none of T's JSON fields,
