@@ -123,8 +123,9 @@ func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
 	deadline := func() { ws.SetReadDeadline(time.Now().Add(2*c.cfg.PingInterval + c.cfg.WriteTimeout)) }
 	deadline()
 	ws.SetPongHandler(func(string) error { deadline(); return nil })
+	var rd wsock.Reader // frames are decoded at once: one buffer serves them all
 	for {
-		typ, data, err := ws.ReadMessage()
+		typ, data, err := rd.Read(ws)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				// gorilla has sent close 1009; read the rest of the frame
@@ -149,8 +150,8 @@ func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
 			}
 			continue
 		}
-		var f clientFrame
-		if err := json.Unmarshal(data, &f); err != nil {
+		f, err := readFrame(data)
+		if err != nil {
 			if !s.badFrame("malformed JSON: " + err.Error()) {
 				return
 			}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -160,5 +161,36 @@ func BenchmarkFrames(b *testing.B) {
 				bc.f()
 			}
 		})
+	}
+}
+
+// TestReadFrame checks that readFrame reads every frame as encoding/json
+// does, and message frames without it.
+func TestReadFrame(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		plain bool
+	}{
+		{`{"type":"message","client_id":"c1","text":"Bonjour, ma box ne marche plus"}`, true},
+		{`{"type":"message","client_id":"c2","text":"<img src=x onerror=alert(1)> \"quoted\"\n\u0416"}`, true},
+		{`{"type":"message","client_id":"c3","text":""}`, true},
+		{`{"type":"message","client_id":"c4"}`, true},
+		{`{"type":"typing","active":true}`, false},
+		{`{"type":"hello","tenant":"acme","queue":"support","token":"t","last_seq":7}`, false},
+		{`{"type":"message","Text":"case"}`, false},
+		{`{"type":"message","text":null}`, false},
+		{`{"type":"message","text":"a","text":"b"}`, false},
+		{`{"type":"message"`, false},
+	} {
+		got, err := readFrame([]byte(tc.in))
+		var want clientFrame
+		wantErr := json.Unmarshal([]byte(tc.in), &want)
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("readFrame(%s) = %+v, %v; encoding/json: %+v, %v", tc.in, got, err, want, wantErr)
+		}
+		var f clientFrame
+		if plain := f.readPlain([]byte(tc.in)); plain != tc.plain {
+			t.Errorf("readPlain(%s) = %v, want %v", tc.in, plain, tc.plain)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package chat
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/hotline-hub/hotline/bus/event/jsondec"
+)
 
 // Frame types of the WebSocket protocol (see PROTOCOL.md).
 const (
@@ -41,6 +45,36 @@ type clientFrame struct {
 	ClientID string  `json:"client_id,omitempty"`
 	Text     *string `json:"text,omitempty"`
 	Active   *bool   `json:"active,omitempty"`
+}
+
+// plainNames are the members readPlain takes: those of a message frame.
+var plainNames = []string{"type", "client_id", "text"}
+
+// readFrame decodes a frame from a visitor.
+func readFrame(data []byte) (clientFrame, error) {
+	var f clientFrame
+	if f.readPlain(data) {
+		return f, nil
+	}
+	err := json.Unmarshal(data, &f)
+	return f, err
+}
+
+// readPlain reads a frame of nothing but string type, client_id and text
+// members, the shape of every message frame, without reflection, and
+// reports whether it did; anything else is left to encoding/json, which
+// reads it into the same values.
+func (f *clientFrame) readPlain(data []byte) bool {
+	var vals [3]string
+	set, ok := jsondec.Strings(data, plainNames, vals[:])
+	if !ok {
+		return false
+	}
+	f.Type, f.ClientID = vals[0], vals[1]
+	if set&(1<<2) != 0 {
+		f.Text = &vals[2]
+	}
+	return true
 }
 
 type welcomeFrame struct {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/bus/event/jsondec"
 	"github.com/hotline-hub/hotline/bus/event/jsonenc"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/wsock"
@@ -137,6 +138,10 @@ type replyIn struct {
 	ClientID       string `json:"client_id"`
 	Text           string `json:"text"`
 }
+
+// replyNames are replyIn's members, in its fields' order, for
+// jsondec.Strings.
+var replyNames = [...]string{"type", "request_id", "conversation_id", "client_id", "text"}
 
 // replyErrorOut answers a reply frame that failed, with the status and
 // error body the HTTP endpoint answers for the same problem.
@@ -445,21 +450,33 @@ func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
 	conn.SetReadLimit(max(i.cfg.MaxFrameBytes, i.cfg.MaxBodyBytes))
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	var rd wsock.Reader // frames are decoded at once: one buffer serves them all
 	for {
-		_, data, err := conn.ReadMessage()
+		_, data, err := rd.Read(conn)
 		if err != nil {
 			return
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		// A reply frame of nothing but its string members (every reply
+		// the web app sends) is read here at once, without reflection;
+		// any other frame as encoding/json reads it.
+		var plain [len(replyNames)]string
+		_, isPlain := jsondec.Strings(data, replyNames[:], plain[:])
 		var f inFrame
-		if err := json.Unmarshal(data, &f); err != nil {
+		if isPlain {
+			f = inFrame{Type: plain[0], RequestID: plain[1]}
+		} else if err := json.Unmarshal(data, &f); err != nil {
 			continue
 		}
 		switch f.Type {
 		case "typing":
 			i.typing(cl, tenant, data)
 		case "reply":
-			i.replyFrame(ctx, cl, tenant, f.RequestID, data)
+			var in *replyIn
+			if isPlain {
+				in = &replyIn{Type: plain[0], RequestID: plain[1], ConversationID: plain[2], ClientID: plain[3], Text: plain[4]}
+			}
+			i.replyFrame(ctx, cl, tenant, f.RequestID, data, in)
 		}
 	}
 }
@@ -487,19 +504,22 @@ func (i *Inbox) typing(cl *client, tenant string, data []byte) {
 	}
 }
 
-// replyFrame serves a reply frame: a malformed one is answered 400 (and
+// replyFrame serves a reply frame, data, which the caller may have read
+// already into in (else nil): a malformed one is answered 400 (and
 // dropped without a usable request_id), one beyond the socket's replies
 // in flight 429; the others are served by serveReply in a goroutine.
-func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID string, data []byte) {
+func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID string, data []byte, in *replyIn) {
 	if requestID == "" || len(requestID) > maxRequestID || !utf8.ValidString(requestID) {
 		return // nothing to answer to
 	}
-	var in replyIn
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		cl.replyError(requestID, frameDecodeError(err))
-		return
+	if in == nil {
+		in = new(replyIn)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(in); err != nil {
+			cl.replyError(requestID, frameDecodeError(err))
+			return
+		}
 	}
 	if in.ConversationID == "" {
 		cl.replyError(requestID, &replyError{http.StatusBadRequest, "invalid_field", "conversation_id is required", "conversation_id"})
@@ -513,7 +533,7 @@ func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID st
 	}
 	go func() {
 		defer func() { <-cl.replies }()
-		i.serveReply(ctx, cl, tenant, &in)
+		i.serveReply(ctx, cl, tenant, in)
 	}()
 }
 

@@ -13,6 +13,7 @@
 package wsock
 
 import (
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,12 @@ type Writer struct {
 	ws  *websocket.Conn
 	cfg Config
 
-	send    chan []byte
+	mu sync.Mutex
+	// queue holds the frames waiting, in order. It is allocated when a
+	// frame is due and dropped when drained: most of a hub's sockets are
+	// idle, and a channel of Queue slots for each would hold (and have the
+	// GC scan) memory for frames that never come.
+	queue   [][]byte
 	pingDue atomic.Bool
 	running atomic.Bool // a flush goroutine is (or is about to be) running
 	ping    *time.Timer
@@ -61,8 +67,7 @@ func New(ws *websocket.Conn, cfg Config) *Writer {
 	if cfg.Queue < 1 {
 		cfg.Queue = 1
 	}
-	w := &Writer{ws: ws, cfg: cfg, send: make(chan []byte, cfg.Queue),
-		closing: make(chan struct{}), closed: make(chan struct{})}
+	w := &Writer{ws: ws, cfg: cfg, closing: make(chan struct{}), closed: make(chan struct{})}
 	if cfg.PingInterval > 0 {
 		w.ping = time.AfterFunc(cfg.PingInterval, func() {
 			w.pingDue.Store(true)
@@ -82,14 +87,39 @@ func (w *Writer) Send(f []byte) bool {
 		return false
 	default:
 	}
-	select {
-	case w.send <- f:
-	default:
+	w.mu.Lock()
+	if len(w.queue) >= w.cfg.Queue {
+		w.mu.Unlock()
 		w.Close(websocket.CloseTryAgainLater, slowReader)
 		return false
 	}
+	w.queue = append(w.queue, f)
+	w.mu.Unlock()
 	w.kick()
 	return true
+}
+
+// next takes the oldest queued frame, if any.
+func (w *Writer) next() ([]byte, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return nil, false
+	}
+	f := w.queue[0]
+	w.queue[0] = nil
+	w.queue = w.queue[1:]
+	if len(w.queue) == 0 {
+		w.queue = nil
+	}
+	return f, true
+}
+
+// pending reports whether frames are queued.
+func (w *Writer) pending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue) > 0
 }
 
 // Close writes the frames still queued (unless the peer was too slow to
@@ -137,20 +167,18 @@ func (w *Writer) flush() {
 			w.ping.Reset(w.cfg.PingInterval)
 			continue
 		}
-		select {
-		case f := <-w.send:
+		if f, ok := w.next(); ok {
 			if !w.write(f) {
 				w.broken()
 				return
 			}
 			continue
-		default:
 		}
 		w.running.Store(false)
 		// A Send, ping or Close between the checks above and the store
 		// found running set and left its work to this goroutine: look
 		// again, unless another flush has started since.
-		if len(w.send) == 0 && !w.pingDue.Load() && !isClosed(w.closing) {
+		if !w.pending() && !w.pingDue.Load() && !isClosed(w.closing) {
 			return
 		}
 		if !w.running.CompareAndSwap(false, true) {
@@ -181,16 +209,7 @@ func (w *Writer) finish() {
 		w.ping.Stop()
 	}
 	if w.code != websocket.CloseAbnormalClosure && w.text != slowReader {
-	drain:
-		for {
-			select {
-			case f := <-w.send:
-				if !w.write(f) {
-					break drain
-				}
-			default:
-				break drain
-			}
+		for f, ok := w.next(); ok && w.write(f); f, ok = w.next() {
 		}
 	}
 	if w.code != websocket.CloseAbnormalClosure {
@@ -206,5 +225,50 @@ func isClosed(c <-chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// keptBuffer is the largest buffer a Reader keeps between messages; a
+// larger message's buffer is dropped once read, so that one big frame does
+// not stay in memory for the life of an idle socket.
+const keptBuffer = 4 << 10
+
+// Reader reads whole messages from a socket, as websocket.Conn.ReadMessage
+// does, into a buffer it reuses instead of a new slice per message: the
+// hub's read loops decode each frame at once and keep nothing of its
+// bytes. A Reader belongs to one read loop.
+type Reader struct {
+	buf []byte
+}
+
+// Read reads the next message from ws. data is valid until the next Read;
+// the errors are ws.ReadMessage's (websocket.ErrReadLimit for a message
+// over the read limit).
+func (r *Reader) Read(ws *websocket.Conn) (messageType int, data []byte, err error) {
+	messageType, mr, err := ws.NextReader()
+	if err != nil {
+		return messageType, nil, err
+	}
+	data = r.buf[:0]
+	if cap(data) == 0 {
+		data = make([]byte, 0, 512)
+	}
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := mr.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err != nil {
+			if cap(data) <= keptBuffer {
+				r.buf = data[:0]
+			} else {
+				r.buf = nil
+			}
+			if err == io.EOF {
+				return messageType, data, nil
+			}
+			return messageType, nil, err
+		}
 	}
 }

@@ -195,3 +195,84 @@ func TestBrokenConnection(t *testing.T) {
 		t.Error("a closed writer took a frame")
 	}
 }
+
+// TestReaderReadsWholeMessages sends messages of sizes around the
+// Reader's first buffer and its kept limit, in one frame and in
+// fragments, and a message over the read limit: each arrives whole and
+// typed as ReadMessage would give it, small buffers are reused and a large
+// one is not kept.
+func TestReaderReadsWholeMessages(t *testing.T) {
+	type got struct {
+		typ  int
+		data string
+		cap  int
+		err  error
+	}
+	out := make(chan got, 32)
+	const limit = 64 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		ws.SetReadLimit(limit)
+		var rd Reader
+		for {
+			typ, data, err := rd.Read(ws)
+			out <- got{typ, string(data), cap(rd.buf), err}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteByte("abcdefghijklmnopqrstuvwxyz"[i%26])
+		}
+		return b.String()
+	}
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, 5000, 2, 40000, 3} {
+		msg := body(n)
+		if n%2 == 0 {
+			// In fragments: each Write of a NextWriter past the
+			// writer's buffer goes out as a frame of its own.
+			w, err := c.NextWriter(websocket.TextMessage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for part := range strings.SplitSeq(msg, "m") {
+				w.Write([]byte(part))
+				w.Write([]byte("m"))
+			}
+			w.Close()
+			msg += "m"
+		} else if err := c.WriteMessage(websocket.BinaryMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		g := <-out
+		wantTyp := websocket.BinaryMessage
+		if n%2 == 0 {
+			wantTyp = websocket.TextMessage
+		}
+		if g.err != nil || g.typ != wantTyp || g.data != msg {
+			t.Fatalf("message of %d bytes: got type %d, %d bytes, err %v", len(msg), g.typ, len(g.data), g.err)
+		}
+		if kept := len(msg) <= keptBuffer; kept != (g.cap > 0) || g.cap > keptBuffer {
+			t.Errorf("after a message of %d bytes the Reader keeps a buffer of %d", len(msg), g.cap)
+		}
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte(body(limit+1))); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-out; !errors.Is(g.err, websocket.ErrReadLimit) {
+		t.Fatalf("message over the read limit: err %v, want ErrReadLimit", g.err)
+	}
+}
