@@ -28,7 +28,7 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 		return a, true, nil
 	}
 	convID := v.current
-	if cv := c.convs[vkey(t.id, convID)]; convID != "" && (cv == nil || cv.closed) {
+	if cv := c.convs[tkey{t.id, convID}]; convID != "" && (cv == nil || cv.closed) {
 		convID = ""
 	}
 	c.mu.Unlock()
@@ -205,11 +205,11 @@ func (c *Channel) signal(_ context.Context, d *bus.Delivery) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cv := c.convs[vkey(s.Tenant, s.ConversationID)]
+	cv := c.convs[tkey{s.Tenant, s.ConversationID}]
 	if cv == nil {
 		return nil
 	}
-	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && v.current == cv.id {
+	if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && v.current == cv.id {
 		f := typingFrame{Type: frameTyping, Active: s.Active}.marshal()
 		for sock := range v.socks {
 			sock.enqueue(f)

@@ -48,9 +48,9 @@ type Channel struct {
 	runCtx  context.Context // set by Run before the markers, for SetTenants (c.mu)
 
 	mu       sync.Mutex
-	visitors map[string]*visitor // tenant/visitor
-	convs    map[string]*conv    // tenant/conversation
-	live     map[*conn]struct{}  // every open socket, for shutdown
+	visitors map[tkey]*visitor
+	convs    map[tkey]*conv
+	live     map[*conn]struct{} // every open socket, for shutdown
 	// taken holds the ids of message.received events this channel
 	// published and already applied, until the fold reads them back: the
 	// fold then skips decoding them again.
@@ -155,8 +155,8 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 		ipConns:      newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
 		visitorConns: newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
 		ready:        make(chan struct{}),
-		visitors:     make(map[string]*visitor),
-		convs:        make(map[string]*conv),
+		visitors:     make(map[tkey]*visitor),
+		convs:        make(map[tkey]*conv),
 		live:         make(map[*conn]struct{}),
 		taken:        make(map[string]struct{}),
 		waiting:      make(map[string]chan struct{}),
@@ -418,11 +418,17 @@ func (c *Channel) awaitingStart() bool {
 	return false
 }
 
+// vkey is a tenant's visitor as the rate limiters' key.
 func vkey(tenant, id string) string { return tenant + "/" + id }
+
+// tkey is a visitor or conversation of a tenant, as the key of visitors
+// and convs: a struct rather than a joined string, so that looking one up
+// for each message allocates nothing.
+type tkey struct{ tenant, id string }
 
 // visitorLocked returns the visitor, creating it. c.mu is held.
 func (c *Channel) visitorLocked(tenant, id string) *visitor {
-	k := vkey(tenant, id)
+	k := tkey{tenant, id}
 	v := c.visitors[k]
 	if v == nil {
 		v = &visitor{tenant: tenant, id: id, cids: make(map[string]accepted), socks: make(map[*conn]struct{})}
@@ -433,7 +439,7 @@ func (c *Channel) visitorLocked(tenant, id string) *visitor {
 
 // convLocked returns the conversation, creating it. c.mu is held.
 func (c *Channel) convLocked(tenant, id string) *conv {
-	k := vkey(tenant, id)
+	k := tkey{tenant, id}
 	cv := c.convs[k]
 	if cv == nil {
 		cv = &conv{tenant: tenant, id: id, byID: make(map[string]*entry)}
@@ -505,7 +511,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	default:
 		return nil
 	}
-	k := vkey(e.Tenant, e.ConversationID)
+	k := tkey{e.Tenant, e.ConversationID}
 	if e.Type == event.MessageReceived {
 		c.mu.Lock()
 		_, mine := c.taken[e.ID]
@@ -550,7 +556,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		}
 	case *event.ConversationResolvedData, *event.ConversationAbandonedData:
 		cv.closed = true
-		if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && v.current == cv.id {
+		if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && v.current == cv.id {
 			v.current = ""
 		}
 	case *event.ConversationReopenedData:
@@ -597,7 +603,7 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 		}
 		cv.entries = slices.Delete(cv.entries, 0, over)
 	}
-	if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil && len(v.socks) > 0 {
+	if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && len(v.socks) > 0 {
 		var f []byte
 		for s := range v.socks {
 			if s == skip {
@@ -632,8 +638,8 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 	}
 	c.mu.Lock()
 	if !en.pushed {
-		if cv := c.convs[vkey(e.Tenant, e.ConversationID)]; cv != nil {
-			if v := c.visitors[vkey(cv.tenant, cv.visitor)]; v != nil {
+		if cv := c.convs[tkey{e.Tenant, e.ConversationID}]; cv != nil {
+			if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil {
 				f := en.frame()
 				for s := range v.socks {
 					if s.enqueue(f) {
@@ -786,7 +792,7 @@ func (c *Channel) evict(now time.Time) {
 		}
 	}
 	for k, cv := range c.convs {
-		if cv.last.Before(cut) && c.visitors[vkey(cv.tenant, cv.visitor)] == nil {
+		if cv.last.Before(cut) && c.visitors[tkey{cv.tenant, cv.visitor}] == nil {
 			delete(c.convs, k)
 		}
 	}

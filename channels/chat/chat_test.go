@@ -583,7 +583,7 @@ func TestEvictIdle(t *testing.T) {
 			t.Fatal("the closed socket was never unregistered")
 		}
 		h.ch.mu.Lock()
-		n := len(h.ch.visitors[vkey("demo", w.Visitor)].socks)
+		n := len(h.ch.visitors[tkey{"demo", w.Visitor}].socks)
 		h.ch.mu.Unlock()
 		if n == 0 {
 			break
@@ -624,7 +624,7 @@ func TestOtherTabsAndResolvedConversation(t *testing.T) {
 	}
 	for deadline := time.Now().Add(waitLimit); ; time.Sleep(10 * time.Millisecond) {
 		h.ch.mu.Lock()
-		cur := h.ch.visitors[vkey("demo", w.Visitor)].current
+		cur := h.ch.visitors[tkey{"demo", w.Visitor}].current
 		h.ch.mu.Unlock()
 		if cur == "" {
 			break

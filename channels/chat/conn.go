@@ -293,7 +293,7 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 	v.socks[s] = struct{}{}
 	v.last = later(v.last, now)
 	s.v = v
-	if cv := c.convs[vkey(t.id, v.current)]; v.current != "" && cv != nil && !cv.closed {
+	if cv := c.convs[tkey{t.id, v.current}]; v.current != "" && cv != nil && !cv.closed {
 		wf.ConversationID = cv.id
 		s.sendFrame(wf)
 		from := int64(-1 << 62)

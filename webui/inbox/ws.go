@@ -213,9 +213,12 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		}
 		return conv
 	}
-	sums := []Summary{sum}
+	// On the stack: Summary is large, and a change of every message
+	// comes through here.
+	sums := [2]Summary{sum}
+	n := 1
 	if before != nil {
-		sums = append(sums, before.s)
+		sums[1], n = before.s, 2
 	}
 	cs.candidates(func(cl *client) {
 		if cl == skip {
@@ -229,7 +232,7 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		if f := frame(entry != nil && now); f != nil {
 			cl.enqueue(f)
 		}
-	}, sums...)
+	}, sums[:n]...)
 }
 
 // sockets are one tenant's agent sockets, indexed so that a change of a
@@ -303,7 +306,7 @@ func (s *sockets) candidates(fn func(*client), sums ...Summary) {
 	for cl := range s.privileged {
 		fn(cl)
 	}
-	var seen []string
+	seen := make([]string, 0, 4)
 	for _, sum := range sums {
 		ids := [2]string{sum.AgentID}
 		if sum.Offer != nil {
