@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotline-hub/hotline/bus"
@@ -50,9 +51,15 @@ type Session struct {
 	Started   time.Time
 	ExpiresAt time.Time
 	UserAgent string
-	// lastSeen is this instance's own idea of the last request; see
-	// Config.SessionIdle.
-	lastSeen time.Time
+	// lastSeen is this instance's own idea of the last request, in Unix
+	// nanoseconds; see Config.SessionIdle. Atomic, so that checking a
+	// session (every request, every reply frame) needs only the read lock.
+	lastSeen *atomic.Int64
+}
+
+// idleAt reports whether the session has been idle for idle at now.
+func (ss *Session) idleAt(now time.Time, idle time.Duration) bool {
+	return idle > 0 && now.Sub(time.Unix(0, ss.lastSeen.Load())) >= idle
 }
 
 type tenantState struct {
@@ -277,8 +284,10 @@ func (s *Store) apply(e *event.Envelope, p event.Payload) error {
 		if a == nil || a.Disabled {
 			return fmt.Errorf("%w: account %q of tenant %q cannot hold a session", ErrNotFound, d.AccountID, e.Tenant)
 		}
-		s.sessions[d.SessionHash] = &Session{Hash: d.SessionHash, Tenant: e.Tenant, AccountID: d.AccountID,
-			Started: e.Time, ExpiresAt: d.ExpiresAt, UserAgent: d.UserAgent, lastSeen: s.now()}
+		ss := &Session{Hash: d.SessionHash, Tenant: e.Tenant, AccountID: d.AccountID,
+			Started: e.Time, ExpiresAt: d.ExpiresAt, UserAgent: d.UserAgent, lastSeen: new(atomic.Int64)}
+		ss.lastSeen.Store(s.now().UnixNano())
+		s.sessions[d.SessionHash] = ss
 	case *event.SessionEndedData:
 		if ss := s.sessions[d.SessionHash]; ss != nil && ss.Tenant == e.Tenant {
 			delete(s.sessions, d.SessionHash)
@@ -513,28 +522,35 @@ func (s *Store) AccountCount() int {
 // session returns the live session with hash, touching its idle clock, or
 // false if there is none or it is past its absolute or idle limit at now.
 func (s *Store) session(hash string, now time.Time, idle time.Duration) (Session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	ss := s.sessions[hash]
+	if ss != nil && now.Before(ss.ExpiresAt) && !ss.idleAt(now, idle) {
+		ss.lastSeen.Store(now.UnixNano())
+		out := *ss
+		s.mu.RUnlock()
+		return out, true
+	}
+	s.mu.RUnlock()
 	if ss == nil {
 		return Session{}, false
 	}
-	if !now.Before(ss.ExpiresAt) || (idle > 0 && now.Sub(ss.lastSeen) >= idle) {
-		// Idle expiry is this instance's own view, so it is not published;
-		// absolute expiry is known to every instance from the event.
+	// Idle expiry is this instance's own view, so it is not published;
+	// absolute expiry is known to every instance from the event. Checked
+	// again under the write lock: a request may have touched it meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[hash] == ss && (!now.Before(ss.ExpiresAt) || ss.idleAt(now, idle)) {
 		delete(s.sessions, hash)
-		return Session{}, false
 	}
-	ss.lastSeen = now
-	return *ss, true
+	return Session{}, false
 }
 
 // touch restarts the session's idle clock.
 func (s *Store) touch(hash string, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if ss := s.sessions[hash]; ss != nil {
-		ss.lastSeen = now
+		ss.lastSeen.Store(now.UnixNano())
 	}
 }
 

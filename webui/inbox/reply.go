@@ -96,15 +96,11 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 			break
 		}
 	}
-	name := ""
-	if acc, ok := i.auth.Store().Account(t.id, p.AccountID); ok {
-		name = acc.DisplayName
-	}
-	e, err := conversationEvent(event.MessageSent, c, &event.MessageSentData{
-		MessageID: eventID, ClientMessageID: req.ClientID, AgentID: p.AccountID,
-		From: event.Address{Address: from, Name: name}, To: []event.Address{{Address: c.Customer.Address, Name: c.Customer.Name}},
-		Text: req.Text, InReplyTo: inReplyTo,
-	}, event.WithID(eventID))
+	// What the event needs of c, so that it is built after the lock is
+	// released: the fold and every other reply wait for i.mu.
+	var head Conversation
+	head.ID, head.Tenant, head.Channel, head.ContactID = c.ID, c.Tenant, c.Channel, c.ContactID
+	to := event.Address{Address: c.Customer.Address, Name: c.Customer.Name}
 	done := make(chan struct{})
 	i.inflight[eventID] = done
 	// The caller's own socket gets no frame for this reply: the answer
@@ -124,6 +120,15 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 		close(done)
 		i.mu.Unlock()
 	}()
+	name := ""
+	if acc, ok := i.auth.Store().Account(t.id, p.AccountID); ok {
+		name = acc.DisplayName
+	}
+	e, err := conversationEvent(event.MessageSent, &head, &event.MessageSentData{
+		MessageID: eventID, ClientMessageID: req.ClientID, AgentID: p.AccountID,
+		From: event.Address{Address: from, Name: name}, To: []event.Address{to},
+		Text: req.Text, InReplyTo: inReplyTo,
+	}, event.WithID(eventID))
 	if err != nil {
 		return replyOut{}, i.failure("reply to "+id, err)
 	}
