@@ -532,11 +532,7 @@ func BenchmarkValidate(b *testing.B) {
 // BenchmarkDecodeMessageSent decodes the payload every reply carries, as
 // the inbox and the chat channel do for each one.
 func BenchmarkDecodeMessageSent(b *testing.B) {
-	e, err := New(MessageSent, "acme", &MessageSentData{
-		MessageID: "0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61", ClientMessageID: "c-123456", AgentID: "agent-0042",
-		From: Address{Address: "support", Name: "Agent 42"}, To: []Address{{Address: "visitor-0b6b2f0e7d1a4b8e", Name: "Jane"}},
-		Text: "Thank you for your message, we are looking into it right now.", InReplyTo: "5e2f8a9d-4c61-4b8e-9c3d-0b6b2f0e7d1a",
-	}, WithConversation("conv-1"), WithChannel(ChannelChat))
+	e, err := New(MessageSent, "acme", chatSent(), WithConversation("conv-1"), WithChannel(ChannelChat))
 	if err != nil {
 		b.Fatal(err)
 	}
