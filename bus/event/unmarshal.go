@@ -46,7 +46,7 @@ type messageMembers struct {
 // read reads an object of m's members and reports whether it handled
 // it; if s has failed, s.End says so.
 func (m *messageMembers) read(s *jsondec.Scanner) bool {
-	return readMembers(s, func(name []byte) (uint32, bool) {
+	return s.Members(func(name []byte) (uint64, bool) {
 		switch string(name) {
 		case "message_id":
 			return 1 << 0, readString(s, m.messageID)
@@ -83,31 +83,6 @@ func (m *messageMembers) read(s *jsondec.Scanner) bool {
 		}
 		return 0, false
 	})
-}
-
-// readMembers reads an object, calling member with each name to read its
-// value and say which of the known members it is (a bit of its own) and
-// whether it handled it. A member may come once, under its exact name;
-// escaped names are declined. If s has failed, s.End says so.
-func readMembers(s *jsondec.Scanner, member func(name []byte) (bit uint32, ok bool)) bool {
-	if !s.BeginObject() {
-		return false
-	}
-	var seen uint32
-	for {
-		name, escaped, more := s.NextMember()
-		if !more {
-			return true
-		}
-		if escaped {
-			return false
-		}
-		bit, ok := member(name)
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
 }
 
 // readFast decodes data as UnmarshalJSON does, if it is a shape the
@@ -185,7 +160,7 @@ func (b *BlobRef) readFast(data []byte) bool {
 // and clearing Extra, as Address.UnmarshalJSON does when the object has no
 // unknown members.
 func readAddress(s *jsondec.Scanner, a *Address) bool {
-	ok := readMembers(s, func(name []byte) (uint32, bool) {
+	ok := s.Members(func(name []byte) (uint64, bool) {
 		switch string(name) {
 		case "address":
 			return 1 << 0, readString(s, &a.Address)
@@ -200,7 +175,7 @@ func readAddress(s *jsondec.Scanner, a *Address) bool {
 
 // readBlob reads a blob reference into r as readAddress reads an address.
 func readBlob(s *jsondec.Scanner, r *BlobRef) bool {
-	ok := readMembers(s, func(name []byte) (uint32, bool) {
+	ok := s.Members(func(name []byte) (uint64, bool) {
 		switch string(name) {
 		case "sha256":
 			return 1 << 0, readString(s, &r.SHA256)

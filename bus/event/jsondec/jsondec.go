@@ -214,6 +214,34 @@ func (s *Scanner) Skip() (raw []byte, ok bool) {
 	return s.data[start:end], true
 }
 
+// Members reads an object member by member, for a decoder that knows a
+// fixed set of members: member is called with each name, reads the
+// member's value from s, and says which known member it is (a bit of its
+// own) and whether it read it. A member may come once, under its exact
+// name: an escaped name, one member does not take (ok false) or a repeat
+// ends the reading with false, as does invalid input. Members reports
+// whether it read the whole object; if s has failed, End says so too.
+func (s *Scanner) Members(member func(name []byte) (bit uint64, ok bool)) bool {
+	if !s.BeginObject() {
+		return false
+	}
+	var seen uint64
+	for {
+		name, escaped, more := s.NextMember()
+		if !more {
+			return !s.failed
+		}
+		if escaped {
+			return false
+		}
+		bit, ok := member(name)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
 // End reports whether everything read was valid JSON and only white space
 // follows it.
 func (s *Scanner) End() bool {

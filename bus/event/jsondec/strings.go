@@ -13,26 +13,17 @@ package jsondec
 // so without reflection.
 func Strings(data []byte, names []string, vals []string) (set uint64, ok bool) {
 	s := NewScanner(data)
-	if !s.BeginObject() {
-		return 0, false
-	}
-	for {
-		name, escaped, more := s.NextMember()
-		if !more {
-			break
-		}
+	ok = s.Members(func(name []byte) (uint64, bool) {
 		i := index(names, name)
-		if escaped || i < 0 || set&(1<<i) != 0 {
+		if i < 0 {
 			return 0, false
 		}
 		v, ok := s.Unquote()
-		if !ok {
-			return 0, false
-		}
 		vals[i] = v
 		set |= 1 << i
-	}
-	if !s.End() {
+		return 1 << i, ok
+	})
+	if !ok || !s.End() {
 		return 0, false
 	}
 	return set, true
