@@ -22,16 +22,22 @@ type visitorInfo struct {
 func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *visitor, info visitorInfo, clientID, text string, from *conn) (a accepted, dup bool, err error) {
 	v.accept.Lock()
 	defer v.accept.Unlock()
-	c.mu.Lock()
-	if a, ok := v.cids[clientID]; ok {
-		c.mu.Unlock()
+	v.sh.mu.Lock()
+	a, ok := v.cids[clientID]
+	convID := v.current
+	v.sh.mu.Unlock()
+	if ok {
 		return a, true, nil
 	}
-	convID := v.current
-	if cv := c.convs[tkey{t.id, convID}]; convID != "" && (cv == nil || cv.closed) {
-		convID = ""
+	if convID != "" {
+		k := tkey{t.id, convID}
+		cs := c.convShard(k)
+		cs.mu.Lock()
+		if cv := cs.convs[k]; cv == nil || cv.closed {
+			convID = ""
+		}
+		cs.mu.Unlock()
 	}
-	c.mu.Unlock()
 
 	now := c.cfg.Now().UTC()
 	newConv := convID == ""
@@ -81,22 +87,24 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	defer cancel()
 	// Marked before publishing: the fold may read the event back before
 	// Publish returns, and must then leave it to this call.
-	c.mu.Lock()
-	c.taken[re.ID] = struct{}{}
-	c.mu.Unlock()
+	k := tkey{t.id, convID}
+	cs := c.convShard(k)
+	cs.mu.Lock()
+	cs.taken[re.ID] = struct{}{}
+	cs.mu.Unlock()
 	// One call, one key: queued then received keep their order.
 	if err := c.bus.Publish(pctx, event.TopicConversations, msgs...); err != nil {
-		c.mu.Lock()
-		if _, unread := c.taken[re.ID]; unread {
-			delete(c.taken, re.ID)
+		cs.mu.Lock()
+		if _, unread := cs.taken[re.ID]; unread {
+			delete(cs.taken, re.ID)
 		} else {
 			// The fold read it back, so it is stored after all, and
 			// skipped it for this call: apply it here.
-			cv := c.convLocked(t.id, convID)
+			cv := cs.conv(k)
 			cv.last = later(cv.last, now)
 			c.receivedLocked(cv, v.id, msgID, clientID, text, now, nil)
 		}
-		c.mu.Unlock()
+		cs.mu.Unlock()
 		return accepted{}, false, fmt.Errorf("chat: publish message: %w", err)
 	}
 	a = accepted{Kind: "accepted", Tenant: t.id, Visitor: v.id, ConversationID: convID, ClientID: clientID, MessageID: msgID, Time: now}
@@ -110,15 +118,13 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	default:
 		c.writeRecords(pctx, []accepted{a})
 	}
-	c.mu.Lock()
-	c.applyAccepted(a)
 	// Applied here from what was published, so the visitor's other
 	// sockets see it now (the one it came on gets the ack, which carries
 	// its seq); the fold skips the event when it reads it back.
-	cv := c.convLocked(t.id, convID)
-	cv.last = later(cv.last, now)
+	cs.mu.Lock()
+	cv := c.applyAcceptedLocked(cs, a)
 	c.receivedLocked(cv, v.id, msgID, clientID, text, now, from)
-	c.mu.Unlock()
+	cs.mu.Unlock()
 	return a, false, nil
 }
 
@@ -203,13 +209,19 @@ func (c *Channel) signal(_ context.Context, d *bus.Delivery) error {
 	if s.From != "agent" || c.cfg.Now().Sub(s.Time) > c.cfg.TypingMaxAge {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cv := c.convs[tkey{s.Tenant, s.ConversationID}]
+	k := tkey{s.Tenant, s.ConversationID}
+	cs := c.convShard(k)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cv := cs.convs[k]
 	if cv == nil {
 		return nil
 	}
-	if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && v.current == cv.id {
+	vk := tkey{cv.tenant, cv.visitor}
+	vs := c.visitorShard(vk)
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if v := vs.visitors[vk]; v != nil && v.current == cv.id {
 		f := typingFrame{Type: frameTyping, Active: s.Active}.marshal()
 		for sock := range v.socks {
 			sock.enqueue(f)

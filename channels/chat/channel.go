@@ -41,21 +41,21 @@ type Channel struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	nonces    map[string]string // tenant -> marker nonce still awaited (c.mu)
+	// mu guards the start markers: nonces, waiting and runCtx.
+	mu     sync.Mutex
+	nonces map[string]string // tenant -> marker nonce still awaited
 	// waiting holds, for each tenant added after the start markers went
-	// out, a channel closed once its own marker is read back (c.mu).
+	// out, a channel closed once its own marker is read back.
 	waiting map[string]chan struct{}
-	runCtx  context.Context // set by Run before the markers, for SetTenants (c.mu)
+	runCtx  context.Context // set by Run before the markers, for SetTenants
 
-	mu       sync.Mutex
-	visitors map[tkey]*visitor
-	convs    map[tkey]*conv
-	live     map[*conn]struct{} // every open socket, for shutdown
-	// taken holds the ids of message.received events this channel
-	// published and already applied, until the fold reads them back: the
-	// fold then skips decoding them again.
-	taken   map[string]struct{}
-	stopped bool
+	// The conversations and visitors (shards.go).
+	cshards [shardCount]convShard
+	vshards [shardCount]visitorShard
+
+	liveMu  sync.Mutex
+	live    map[*conn]struct{} // every open socket, for shutdown (liveMu)
+	stopped bool               // (liveMu)
 	conns   sync.WaitGroup
 
 	// records holds accepted records for the state log, written by
@@ -79,9 +79,11 @@ type pushedReply struct {
 // a record is written by the socket that accepted the message.
 const recordQueue = 4096
 
-// visitor is one widget identity (a token), with its open sockets.
+// visitor is one widget identity (a token), with its open sockets. Its
+// fields but the first three are guarded by its shard's lock.
 type visitor struct {
 	tenant, id string
+	sh         *visitorShard
 	current    string              // open conversation id, "" if none
 	cids       map[string]accepted // client id -> what it became
 	cidOrder   []string
@@ -102,7 +104,8 @@ type accepted struct {
 	Time           time.Time `json:"time"`
 }
 
-// conv is one chat conversation's recent history.
+// conv is one chat conversation's recent history, guarded (with its
+// entries' flags) by its shard's lock.
 type conv struct {
 	tenant, id, visitor string
 	closed              bool
@@ -155,12 +158,10 @@ func New(cfg Config, b bus.Bus, log *slog.Logger) (*Channel, error) {
 		ipConns:      newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
 		visitorConns: newLimiter(cfg.ConnectRate, cfg.ConnectBurst),
 		ready:        make(chan struct{}),
-		visitors:     make(map[tkey]*visitor),
-		convs:        make(map[tkey]*conv),
 		live:         make(map[*conn]struct{}),
-		taken:        make(map[string]struct{}),
 		waiting:      make(map[string]chan struct{}),
 	}
+	c.initShards()
 	c.tenants.Store(&tenants)
 	return c, nil
 }
@@ -300,12 +301,12 @@ func (c *Channel) Run(ctx context.Context) error {
 		s.Close()
 	}
 	wg.Wait()
-	c.mu.Lock()
+	c.liveMu.Lock()
 	c.stopped = true
 	for s := range c.live {
 		s.shutdown(websocket.CloseGoingAway, "server stopping")
 	}
-	c.mu.Unlock()
+	c.liveMu.Unlock()
 	c.conns.Wait()
 	return first
 }
@@ -377,6 +378,10 @@ func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
 		c.log.Warn("skipping unreadable state record", "topic", d.Topic, "position", d.String(), "err", err)
 		return nil
 	}
+	if a.Kind == "accepted" {
+		c.applyAccepted(a)
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch a.Kind {
@@ -392,8 +397,6 @@ func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
 				c.log.Info("chat channel caught up with its state log")
 			}
 		}
-	case "accepted":
-		c.applyAccepted(a)
 	}
 	return nil
 }
@@ -421,36 +424,24 @@ func (c *Channel) awaitingStart() bool {
 // vkey is a tenant's visitor as the rate limiters' key.
 func vkey(tenant, id string) string { return tenant + "/" + id }
 
-// tkey is a visitor or conversation of a tenant, as the key of visitors
-// and convs: a struct rather than a joined string, so that looking one up
-// for each message allocates nothing.
-type tkey struct{ tenant, id string }
-
-// visitorLocked returns the visitor, creating it. c.mu is held.
-func (c *Channel) visitorLocked(tenant, id string) *visitor {
-	k := tkey{tenant, id}
-	v := c.visitors[k]
-	if v == nil {
-		v = &visitor{tenant: tenant, id: id, cids: make(map[string]accepted), socks: make(map[*conn]struct{})}
-		c.visitors[k] = v
-	}
-	return v
-}
-
-// convLocked returns the conversation, creating it. c.mu is held.
-func (c *Channel) convLocked(tenant, id string) *conv {
-	k := tkey{tenant, id}
-	cv := c.convs[k]
-	if cv == nil {
-		cv = &conv{tenant: tenant, id: id, byID: make(map[string]*entry)}
-		c.convs[k] = cv
-	}
-	return cv
-}
-
-// applyAccepted records a taken visitor message. c.mu is held.
+// applyAccepted records a taken visitor message.
 func (c *Channel) applyAccepted(a accepted) {
-	v := c.visitorLocked(a.Tenant, a.Visitor)
+	cs := c.convShard(tkey{a.Tenant, a.ConversationID})
+	cs.mu.Lock()
+	c.applyAcceptedLocked(cs, a)
+	cs.mu.Unlock()
+}
+
+// applyAcceptedLocked records a taken visitor message and returns its
+// conversation. cs, the conversation's shard, is held.
+func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) *conv {
+	cv := cs.conv(tkey{a.Tenant, a.ConversationID})
+	cv.visitor = a.Visitor
+	cv.last = later(cv.last, a.Time)
+	vk := tkey{a.Tenant, a.Visitor}
+	vs := c.visitorShard(vk)
+	vs.mu.Lock()
+	v := vs.visitor(vk)
 	if _, ok := v.cids[a.ClientID]; !ok {
 		v.cids[a.ClientID] = a
 		v.cidOrder = append(v.cidOrder, a.ClientID)
@@ -459,13 +450,12 @@ func (c *Channel) applyAccepted(a accepted) {
 			v.cidOrder = v.cidOrder[1:]
 		}
 	}
-	cv := c.convLocked(a.Tenant, a.ConversationID)
-	cv.visitor = a.Visitor
 	if !cv.closed {
 		v.current = a.ConversationID
 	}
 	v.last = later(v.last, a.Time)
-	cv.last = later(cv.last, a.Time)
+	vs.mu.Unlock()
+	return cv
 }
 
 func later(a, b time.Time) time.Time {
@@ -512,19 +502,20 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		return nil
 	}
 	k := tkey{e.Tenant, e.ConversationID}
+	cs := c.convShard(k)
 	if e.Type == event.MessageReceived {
-		c.mu.Lock()
-		_, mine := c.taken[e.ID]
-		delete(c.taken, e.ID)
-		c.mu.Unlock()
+		cs.mu.Lock()
+		_, mine := cs.taken[e.ID]
+		delete(cs.taken, e.ID)
+		cs.mu.Unlock()
 		if mine {
 			return nil // applied when it was accepted
 		}
 	}
 	if mustExist {
-		c.mu.Lock()
-		cv := c.convs[k]
-		c.mu.Unlock()
+		cs.mu.Lock()
+		cv := cs.convs[k]
+		cs.mu.Unlock()
 		if cv == nil {
 			return nil // not a conversation of this channel (or evicted)
 		}
@@ -534,14 +525,14 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		c.log.Warn("skipping undecodable event", "tenant", e.Tenant, "conversation_id", e.ConversationID, "type", e.Type, "err", err)
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cv := c.convs[k]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cv := cs.convs[k]
 	if cv == nil {
 		if mustExist {
 			return nil
 		}
-		cv = c.convLocked(e.Tenant, e.ConversationID)
+		cv = cs.conv(k)
 	}
 	cv.last = later(cv.last, e.Time)
 	switch d := p.(type) {
@@ -556,9 +547,13 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		}
 	case *event.ConversationResolvedData, *event.ConversationAbandonedData:
 		cv.closed = true
-		if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && v.current == cv.id {
+		vk := tkey{cv.tenant, cv.visitor}
+		vs := c.visitorShard(vk)
+		vs.mu.Lock()
+		if v := vs.visitors[vk]; v != nil && v.current == cv.id {
 			v.current = ""
 		}
+		vs.mu.Unlock()
 	case *event.ConversationReopenedData:
 		cv.closed = false
 	}
@@ -567,7 +562,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 
 // receivedLocked adds a visitor's message to cv; from, when not nil, is
 // the socket it came on, which its ack answers instead of a message frame.
-// c.mu is held.
+// cv's shard is held.
 func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) *entry {
 	cv.visitor = visitor
 	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
@@ -575,7 +570,8 @@ func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text st
 }
 
 // addEntryLocked inserts en in seq order and pushes it to the visitor's
-// sockets but skip, unless the message is already there. c.mu is held.
+// sockets but skip, unless the message is already there. cv's shard is
+// held.
 func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 	if old := cv.byID[en.messageID]; old != nil {
 		return old
@@ -603,19 +599,8 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 		}
 		cv.entries = slices.Delete(cv.entries, 0, over)
 	}
-	if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil && len(v.socks) > 0 {
-		var f []byte
-		for s := range v.socks {
-			if s == skip {
-				continue
-			}
-			if f == nil {
-				f = en.frame()
-			}
-			if s.enqueue(f) {
-				en.pushed = true
-			}
-		}
+	if c.pushLocked(cv, skip, en.frame) {
+		en.pushed = true
 	}
 	return en
 }
@@ -636,24 +621,19 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 	if en == nil {
 		return d.Ack()
 	}
-	c.mu.Lock()
+	k := tkey{e.Tenant, e.ConversationID}
+	cs := c.convShard(k)
+	cs.mu.Lock()
 	if !en.pushed {
-		if cv := c.convs[tkey{e.Tenant, e.ConversationID}]; cv != nil {
-			if v := c.visitors[tkey{cv.tenant, cv.visitor}]; v != nil {
-				f := en.frame()
-				for s := range v.socks {
-					if s.enqueue(f) {
-						en.pushed = true
-					}
-				}
-			}
+		if cv := cs.convs[k]; cv != nil && c.pushLocked(cv, nil, en.frame) {
+			en.pushed = true
 		}
 	}
 	publish := en.pushed && !en.delivered && !en.delivering
 	if publish {
 		en.delivering = true
 	}
-	c.mu.Unlock()
+	cs.mu.Unlock()
 	if !publish {
 		return d.Ack()
 	}
@@ -713,11 +693,12 @@ func (c *Channel) deliveredLoop(ctx context.Context) {
 			case <-time.After(wait):
 			}
 		}
-		c.mu.Lock()
 		for _, p := range batch {
+			cs := c.convShard(tkey{p.tenant, p.convID})
+			cs.mu.Lock()
 			p.en.delivering, p.en.delivered = false, true
+			cs.mu.Unlock()
 		}
-		c.mu.Unlock()
 		for _, p := range batch {
 			if err := p.d.Ack(); err != nil && ctx.Err() == nil {
 				c.log.Warn("outbox delivery not acknowledged", "position", p.d.String(), "err", err)
@@ -745,12 +726,13 @@ func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, e
 	if err == nil {
 		err = c.bus.Publish(ctx, event.TopicConversations, m)
 	}
-	c.mu.Lock()
+	cs := c.convShard(tkey{tenant, convID})
+	cs.mu.Lock()
 	en.delivering = false
 	if err == nil {
 		en.delivered = true
 	}
-	c.mu.Unlock()
+	cs.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("chat: publish message.delivered: %w", err)
 	}
@@ -783,17 +765,33 @@ func (c *Channel) evictLoop(ctx context.Context) {
 }
 
 func (c *Channel) evict(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	cut := now.Add(-c.cfg.IdleEvict)
-	for k, v := range c.visitors {
-		if len(v.socks) == 0 && v.last.Before(cut) {
-			delete(c.visitors, k)
+	for i := range c.vshards {
+		vs := &c.vshards[i]
+		vs.mu.Lock()
+		for k, v := range vs.visitors {
+			if len(v.socks) == 0 && v.last.Before(cut) {
+				delete(vs.visitors, k)
+			}
 		}
+		vs.mu.Unlock()
 	}
-	for k, cv := range c.convs {
-		if cv.last.Before(cut) && c.visitors[tkey{cv.tenant, cv.visitor}] == nil {
-			delete(c.convs, k)
+	for i := range c.cshards {
+		cs := &c.cshards[i]
+		cs.mu.Lock()
+		for k, cv := range cs.convs {
+			if cv.last.Before(cut) && !c.hasVisitor(tkey{cv.tenant, cv.visitor}) {
+				delete(cs.convs, k)
+			}
 		}
+		cs.mu.Unlock()
 	}
+}
+
+// hasVisitor reports whether visitor k is known.
+func (c *Channel) hasVisitor(k tkey) bool {
+	vs := c.visitorShard(k)
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	return vs.visitors[k] != nil
 }

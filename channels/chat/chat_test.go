@@ -568,11 +568,7 @@ func TestEvictIdle(t *testing.T) {
 	c.message("m1", "hi")
 	ack := c.next("ack")
 	later := time.Now().Add(2 * DefaultIdleEvict)
-	count := func() (visitors, convs int) {
-		h.ch.mu.Lock()
-		defer h.ch.mu.Unlock()
-		return len(h.ch.visitors), len(h.ch.convs)
-	}
+	count := h.ch.counts
 	h.ch.evict(later) // a socket is open: nothing goes
 	if v, cv := count(); v != 1 || cv != 1 {
 		t.Fatalf("with a socket open: %d visitors, %d conversations; want 1, 1", v, cv)
@@ -582,10 +578,7 @@ func TestEvictIdle(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the closed socket was never unregistered")
 		}
-		h.ch.mu.Lock()
-		n := len(h.ch.visitors[tkey{"demo", w.Visitor}].socks)
-		h.ch.mu.Unlock()
-		if n == 0 {
+		if n, _ := h.ch.visitorState("demo", w.Visitor); n == 0 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -623,10 +616,7 @@ func TestOtherTabsAndResolvedConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(waitLimit); ; time.Sleep(10 * time.Millisecond) {
-		h.ch.mu.Lock()
-		cur := h.ch.visitors[tkey{"demo", w.Visitor}].current
-		h.ch.mu.Unlock()
-		if cur == "" {
+		if _, cur := h.ch.visitorState("demo", w.Visitor); cur == "" {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -91,13 +91,13 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &conn{ch: c, ws: ws, ip: ip, out: wsock.New(ws, wsock.Config{
 		Queue: c.cfg.SendQueue, WriteTimeout: c.cfg.WriteTimeout, PingInterval: c.cfg.PingInterval})}
-	c.mu.Lock()
+	c.liveMu.Lock()
 	stopped := c.stopped
 	if !stopped {
 		c.live[s] = struct{}{}
 		c.conns.Add(1)
 	}
-	c.mu.Unlock()
+	c.liveMu.Unlock()
 	if stopped {
 		s.fail(CodeUnavailable, "the chat is stopping", websocket.CloseTryAgainLater)
 		return
@@ -286,16 +286,47 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 	}
 	s.t, s.q, s.info = t, q, info
 
-	var owed []*entry
-	var owedConv string
-	c.mu.Lock()
-	v := c.visitorLocked(t.id, vid)
-	v.socks[s] = struct{}{}
-	v.last = later(v.last, now)
-	s.v = v
-	if cv := c.convs[tkey{t.id, v.current}]; v.current != "" && cv != nil && !cv.closed {
-		wf.ConversationID = cv.id
+	// The socket joins its visitor while the open conversation's shard is
+	// held, so that none of that conversation's messages can reach the
+	// socket ahead of the welcome and the history, nor be missed between.
+	vk := tkey{t.id, vid}
+	vs := c.visitorShard(vk)
+	var cs *convShard
+	var cv *conv
+	for {
+		vs.mu.Lock()
+		cur := vs.visitor(vk).current
+		vs.mu.Unlock()
+		cs, cv = nil, nil
+		if cur != "" {
+			cs = c.convShard(tkey{t.id, cur})
+			cs.mu.Lock()
+			if cv = cs.convs[tkey{t.id, cur}]; cv != nil && cv.closed {
+				cv = nil
+			}
+		}
+		vs.mu.Lock()
+		v := vs.visitors[vk]
+		if v == nil || v.current != cur {
+			// Evicted, or moved on to another conversation, meanwhile.
+			vs.mu.Unlock()
+			if cs != nil {
+				cs.mu.Unlock()
+			}
+			continue
+		}
+		if cv != nil {
+			wf.ConversationID = cv.id
+		}
 		s.sendFrame(wf)
+		v.socks[s] = struct{}{}
+		v.last = later(v.last, now)
+		s.v = v
+		vs.mu.Unlock()
+		break
+	}
+	var owed []*entry
+	if cv != nil {
 		from := int64(-1 << 62)
 		if f.LastSeq != nil {
 			from = *f.LastSeq - c.cfg.ResumeSlack.Microseconds()
@@ -309,17 +340,16 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 				if en.from == "agent" && !en.delivered && !en.delivering {
 					en.delivering = true
 					owed = append(owed, en)
-					owedConv = cv.id
 				}
 			}
 		}
-	} else {
-		s.sendFrame(wf)
 	}
-	c.mu.Unlock()
+	if cs != nil {
+		cs.mu.Unlock()
+	}
 	for _, en := range owed {
-		if err := c.publishDelivered(ctx, t.id, owedConv, en); err != nil {
-			c.log.Warn("message.delivered not published", "tenant", t.id, "conversation_id", owedConv, "err", err)
+		if err := c.publishDelivered(ctx, t.id, cv.id, en); err != nil {
+			c.log.Warn("message.delivered not published", "tenant", t.id, "conversation_id", cv.id, "err", err)
 		}
 	}
 	return true
@@ -343,9 +373,9 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 	}
 	now := c.cfg.Now()
 	// A resend of a taken message is answered without spending tokens.
-	c.mu.Lock()
+	s.v.sh.mu.Lock()
 	prev, seen := s.v.cids[f.ClientID]
-	c.mu.Unlock()
+	s.v.sh.mu.Unlock()
 	if !seen && (!c.visitorMsgs.allow(vkey(s.t.id, s.v.id), now) || !c.ipMsgs.allow(s.ip, now)) {
 		s.sendFrame(struct {
 			errorFrame
@@ -384,9 +414,9 @@ func (c *Channel) typing(ctx context.Context, s *conn, f *clientFrame) bool {
 	} else {
 		s.typed = time.Time{}
 	}
-	c.mu.Lock()
+	s.v.sh.mu.Lock()
 	convID := s.v.current
-	c.mu.Unlock()
+	s.v.sh.mu.Unlock()
 	if convID == "" {
 		return true // nobody to tell yet
 	}
@@ -398,10 +428,12 @@ func (c *Channel) typing(ctx context.Context, s *conn, f *clientFrame) bool {
 
 // unregister forgets a closed socket.
 func (c *Channel) unregister(s *conn) {
-	c.mu.Lock()
+	c.liveMu.Lock()
 	delete(c.live, s)
+	c.liveMu.Unlock()
 	if s.v != nil {
+		s.v.sh.mu.Lock()
 		delete(s.v.socks, s)
+		s.v.sh.mu.Unlock()
 	}
-	c.mu.Unlock()
 }

@@ -289,3 +289,30 @@ func statMode(p string) (os.FileMode, error) {
 	}
 	return fi.Mode().Perm(), nil
 }
+
+// counts returns how many visitors and conversations the channel holds.
+func (c *Channel) counts() (visitors, convs int) {
+	for i := range c.vshards {
+		vs := &c.vshards[i]
+		vs.mu.Lock()
+		visitors += len(vs.visitors)
+		vs.mu.Unlock()
+	}
+	for i := range c.cshards {
+		cs := &c.cshards[i]
+		cs.mu.Lock()
+		convs += len(cs.convs)
+		cs.mu.Unlock()
+	}
+	return visitors, convs
+}
+
+// visitorState returns a known visitor's open sockets and conversation.
+func (c *Channel) visitorState(tenant, id string) (socks int, current string) {
+	k := tkey{tenant, id}
+	vs := c.visitorShard(k)
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	v := vs.visitors[k]
+	return len(v.socks), v.current
+}
