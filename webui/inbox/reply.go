@@ -39,7 +39,7 @@ func conflictError(format string, args ...any) *replyError {
 // it with the summary after it. socketID names the caller's socket that
 // gets no frame for the reply's fold (see SocketHeader); one that names no
 // socket of p is ignored. p's role is checked by the caller.
-func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, convID string, req messageRequest, socketID string) (replyOut, *replyError) {
+func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, convID string, req messageRequest, socketID string) (out replyOut, rerr *replyError) {
 	if req.ClientID == "" || len(req.ClientID) > 128 || !utf8.ValidString(req.ClientID) {
 		return replyOut{}, &replyError{http.StatusBadRequest, "invalid_field", "client_id must be 1 to 128 bytes of UTF-8", "client_id"}
 	}
@@ -71,8 +71,8 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 		}
 	}
 	if hasMessage(c, eventID) {
-		i.mu.Unlock()
-		return i.replyResult(t, id, eventID) // a double submit: the reply is already there
+		defer i.mu.Unlock()
+		return i.replyResultLocked(t, id, eventID) // a double submit: the reply is already there
 	}
 	switch {
 	case c.Status != StatusAssigned:
@@ -111,6 +111,7 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 		cs.skip[eventID], skipping = cl, true
 	}
 	i.mu.Unlock()
+	published := false
 	defer func() {
 		i.mu.Lock()
 		delete(i.inflight, eventID)
@@ -118,6 +119,10 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 			delete(cs.skip, eventID) // not folded (an error), or already taken
 		}
 		close(done)
+		if published {
+			// The answer is read under the same lock as the clean-up.
+			out, rerr = i.replyResultLocked(t, id, eventID)
+		}
 		i.mu.Unlock()
 	}()
 	name := ""
@@ -138,14 +143,13 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 		}
 		return replyOut{}, i.failure("reply to "+id, err)
 	}
-	return i.replyResult(t, id, eventID)
+	published = true
+	return replyOut{}, nil // the deferred clean-up fills in the answer
 }
 
-// replyResult is the answer to a reply: the reply msgID of conversation
-// id as the thread holds it, with the summary.
-func (i *Inbox) replyResult(t *tenantView, id, msgID string) (replyOut, *replyError) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+// replyResultLocked is the answer to a reply: the reply msgID of
+// conversation id as the thread holds it, with the summary. i.mu is held.
+func (i *Inbox) replyResultLocked(t *tenantView, id, msgID string) (replyOut, *replyError) {
 	if c := t.convs[id]; c != nil {
 		for n := len(c.Thread) - 1; n >= 0; n-- {
 			if c.Thread[n].MessageID == msgID {
