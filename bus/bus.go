@@ -48,11 +48,16 @@ type Header struct {
 
 // Message is what a publisher hands to the bus.
 //
+// A published message's Key, Value and Headers belong to the bus once
+// Publish is called: the bus may keep them after Publish returns (see
+// Publisher.Publish), so the publisher does not modify or reuse them.
+//
 // A delivered message (Delivery.Message) is read-only: its Key, Value and
 // Headers (the slice and every header's bytes) may be shared with the
-// deliveries of the same record to other subscriptions of the process (the
-// embedded bus hands every subscription the same decoded record from its
-// tail cache). A consumer that wants to change them copies them first.
+// deliveries of the same record to other subscriptions of the process, and
+// with its publisher (the embedded bus hands every subscription the same
+// record from its tail cache, made of the bytes the publisher handed to
+// Publish). A consumer that wants to change them copies them first.
 type Message struct {
 	// Key chooses the partition. Messages with equal keys keep their order.
 	// An empty key spreads messages over partitions with no order promise.
@@ -189,6 +194,17 @@ type Publisher interface {
 	// have been stored; the caller publishes them again (same event ids) and
 	// consumers drop the duplicates. Publish is safe for concurrent use;
 	// concurrent calls are committed together (group commit).
+	//
+	// Publish may keep the Key, Value and Headers of msgs (the header
+	// slice, and every header's Key and Value) after it returns, whatever
+	// it returned: bus/embedded hands the very same bytes to the process's
+	// subscribers instead of copying them, and a message of a call that
+	// returned an error (ctx ended) may still be written after it. So the
+	// caller must not modify those bytes or that header slice after the
+	// call, nor hand them to anything that will (a pooled or reused
+	// encode buffer); it encodes every message into a fresh buffer. The
+	// msgs slice itself, and the Message values in it, are the caller's
+	// again once Publish returns.
 	Publish(ctx context.Context, topic string, msgs ...Message) error
 	// Close waits for publishes under way to finish, flushes, and releases
 	// the publisher. Later calls return ErrClosed.

@@ -355,17 +355,20 @@ probing:
 			defer wg.Done()
 			value := make([]byte, o.Size)
 			_, _ = rand.Read(value)
-			var seqB, sentB [8]byte
 			for seq := range jobs {
-				binary.LittleEndian.PutUint64(seqB[:], uint64(seq))
+				// Fresh header bytes per message: Publish may keep them
+				// (see bus.Publisher), so they are never overwritten.
+				hv := make([]byte, 16)
+				seqB, sentB := hv[:8:8], hv[8:]
+				binary.LittleEndian.PutUint64(seqB, uint64(seq))
 				m := bus.Message{Value: value, Headers: []bus.Header{
-					{Key: hdrRun, Value: runID[:]}, {Key: hdrSeq, Value: seqB[:]}, {Key: hdrSent, Value: sentB[:]},
+					{Key: hdrRun, Value: runID[:]}, {Key: hdrSeq, Value: seqB}, {Key: hdrSent, Value: sentB},
 				}}
 				if keys != nil {
 					m.Key = keys[seq%len(keys)]
 				}
 				t0 := time.Now()
-				binary.LittleEndian.PutUint64(sentB[:], uint64(t0.UnixNano()))
+				binary.LittleEndian.PutUint64(sentB, uint64(t0.UnixNano()))
 				if err := b.Publish(ctx, o.Topic, m); err != nil {
 					pubErr <- err
 					return

@@ -47,10 +47,12 @@
 // located through a sparse in-memory index (one entry per 64 KiB), so memory
 // stays flat whatever the size of the log. Readers near the end of a
 // partition (consumers keeping up) read from its tail cache instead: the
-// committer decodes each record once, as it makes it durable, into a ring of
-// the partition's latest records (at most 1,024 records or 1 MiB), and
-// every subscription of the process takes the same read-only record from it,
-// with one bus.Memo, so the layer above decodes it once too (tailcache.go).
+// committer puts each record, as it makes it durable, into a ring of the
+// partition's latest records (at most 1,024 records or 1 MiB) as the message
+// its publisher handed over, whose bytes the bus keeps instead of copying
+// them (see bus.Publisher), and every subscription of the process takes the
+// same read-only record from it, with one bus.Memo, so the layer above
+// decodes it once too (tailcache.go).
 //
 // # Recovery
 //
@@ -263,7 +265,7 @@ func (b *Bus) replayEntry(e walEntry, file string, at int64) error {
 		return fmt.Errorf("embedded: replay into partition %s/%d: %w", e.topic, e.part, err)
 	}
 	p.nextOff = off + int64(cnt)
-	p.pend = newBatch(nil, p.nextOff)
+	p.pend = newBatch(nil, nil, p.nextOff)
 	return nil
 }
 

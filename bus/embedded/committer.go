@@ -27,8 +27,8 @@ type committer struct {
 	kick chan struct{}
 	done chan struct{}
 
-	// hkeys interns the header names of the records the committer
-	// decodes for the partitions' tail caches.
+	// hkeys interns the header names of the records the committer puts
+	// in the partitions' tail caches.
 	hkeys headerKeys
 
 	ckptMu   sync.Mutex // one checkpoint at a time
@@ -98,8 +98,8 @@ func (c *committer) run() {
 				p.mu.Unlock()
 				continue
 			}
-			p.pend = newBatch(p.freeBuf, p.nextOff)
-			p.freeBuf = nil
+			p.pend = newBatch(p.freeBuf, p.freeMsgs, p.nextOff)
+			p.freeBuf, p.freeMsgs = nil, nil
 			p.room.Broadcast()
 			p.mu.Unlock()
 			items = append(items, item{p, bt})
@@ -110,10 +110,16 @@ func (c *committer) run() {
 		big := c.w.pos-c.w.ckpt >= walCheckpointBytes
 		c.w.mu.Unlock()
 		for _, it := range items {
+			// The ring holds what it keeps of the publishers' messages;
+			// the batch pins none of them any longer.
+			clear(it.bt.msgs)
 			close(it.bt.done)
 			if cap(it.bt.buf) <= keepBuffer {
 				it.p.mu.Lock()
 				it.p.freeBuf = it.bt.buf[:0]
+				if cap(it.bt.msgs) <= keepMessages {
+					it.p.freeMsgs = it.bt.msgs[:0]
+				}
 				it.p.mu.Unlock()
 			}
 		}

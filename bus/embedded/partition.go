@@ -18,6 +18,9 @@ const (
 	pendingLimit = 16 << 20
 	// keepBuffer is the largest write buffer the committer keeps for reuse.
 	keepBuffer = 8 << 20
+	// keepMessages is the most batch message slots (bus.Message values)
+	// the committer keeps for reuse.
+	keepMessages = 64 << 10
 	// firstSegment is the size of a partition's first segment, and of a
 	// segment made on the spot when no spare is ready; the spares prepared
 	// in the background double in size up to SegmentBytes, so an idle
@@ -43,6 +46,9 @@ type partition struct {
 	failed  error  // a write failed: the partition refuses publishes
 	freeBuf []byte // the committer's last buffer, for the next batch
 	queued  bool   // p is in the committer's queue
+	// freeMsgs is the committer's last batch's message slice, cleared,
+	// for the next batch.
+	freeMsgs []bus.Message
 
 	// segMu guards segs, segment.idx and segment.deleted. The committer is
 	// the only one that changes them.
@@ -63,7 +69,7 @@ type partition struct {
 	// the background (committer-owned; nil if none).
 	spare *spare
 
-	// tail holds the most recent durable records, decoded (see
+	// tail holds the most recent durable records (see
 	// tailcache.go); cacheScratch is the committer's buffer for filling it.
 	tail         tailCache
 	cacheScratch []*cachedRecord
@@ -83,12 +89,28 @@ type batch struct {
 	buf   []byte
 	first int64 // offset of the first record
 	n     int
-	done  chan struct{}
-	err   error
+	// msgs are the messages the publishers handed over, one per frame of
+	// buf and in the same order, kept for the tail cache so that it holds
+	// the publishers' bytes instead of a decoded copy of the frames (see
+	// cacheChunk). Batches made otherwise (WAL replay) have none. The
+	// committer clears it once the batch is written.
+	msgs []bus.Message
+	done chan struct{}
+	err  error
 }
 
-func newBatch(buf []byte, first int64) *batch {
-	return &batch{buf: buf[:0], first: first, done: make(chan struct{})}
+func newBatch(buf []byte, msgs []bus.Message, first int64) *batch {
+	return &batch{buf: buf[:0], msgs: msgs[:0], first: first, done: make(chan struct{})}
+}
+
+// kept returns the messages of the cnt frames from offset off, or nil if
+// the batch did not keep its messages.
+func (bt *batch) kept(off int64, cnt int) []bus.Message {
+	if len(bt.msgs) != bt.n {
+		return nil
+	}
+	i := int(off - bt.first)
+	return bt.msgs[i : i+cnt : i+cnt]
 }
 
 // openPartition loads (or creates) partition id of t, checking every
@@ -163,7 +185,7 @@ func openPartition(b *Bus, t *topic, id int, trusted int64) (*partition, error) 
 	p.nextOff = next
 	p.durable.Store(next)
 	p.ckptNext.Store(min(trusted, next))
-	p.pend = newBatch(nil, next)
+	p.pend = newBatch(nil, nil, next)
 	if act.capacity-act.size.Load() < firstSegment/2 {
 		p.prepareSpare(p.spareSize(act)) // the next write will most likely need it
 	}
@@ -301,10 +323,12 @@ func (p *partition) enqueue(msgs []bus.Message, idx []int, unixNano int64) (*bat
 			bt.buf = appendFrame(bt.buf, &msgs[i], p.nextOff, unixNano)
 			p.nextOff++
 		}
+		bt.msgs = append(bt.msgs, msgs...)
 		bt.n += len(msgs)
 	} else {
 		for _, i := range idx {
 			bt.buf = appendFrame(bt.buf, &msgs[i], p.nextOff, unixNano)
+			bt.msgs = append(bt.msgs, msgs[i])
 			p.nextOff++
 		}
 		bt.n += len(idx)
@@ -370,7 +394,7 @@ func (p *partition) write(bt *batch) error {
 		}
 		// Into the ring before the durable end moves: a reader that sees
 		// the new end finds them there.
-		p.cacheChunk(chunk, off)
+		p.cacheChunk(chunk, off, bt.kept(off, cnt))
 		s.size.Store(size + int64(n))
 		s.next.Store(off + int64(cnt))
 		p.durable.Store(off + int64(cnt))

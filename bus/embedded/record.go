@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"strings"
 
 	"github.com/hotline-hub/hotline/bus"
 )
@@ -158,6 +159,20 @@ func (hk headerKeys) intern(k []byte) string {
 		return s
 	}
 	s := string(k)
+	if len(hk) < maxHeaderKeys && len(k) <= maxHeaderKeyLen {
+		hk[s] = s
+	}
+	return s
+}
+
+// internString is intern for a name that is already a string (a published
+// message's header). A name it does not keep is copied, so that the ring
+// never holds a string sharing a larger one's memory.
+func (hk headerKeys) internString(k string) string {
+	if s, ok := hk[k]; ok {
+		return s
+	}
+	s := strings.Clone(k)
 	if len(hk) < maxHeaderKeys && len(k) <= maxHeaderKeyLen {
 		hk[s] = s
 	}

@@ -10,16 +10,20 @@ import (
 // The tail cache: every subscription of the process that reads a
 // partition near its end (the usual case: consumers keep up) takes the
 // records from one in-memory ring instead of reading and decoding the
-// segment files itself. The committer decodes each record once, after the
+// segment files itself. The committer adds each record once, after the
 // write-ahead log holding it is synced and before it moves the partition's
 // durable end, so a reader finds in the ring only what it may read anyway;
-// readers check the durable end first, as for the files. The frames were
-// built and checked by this process, so a ring hit skips pread, copy and
-// CRC. A reader below the ring (lagging, replaying) reads the files as
-// before, with their corruption checks; the records in the ring are always
-// a run of consecutive offsets ending at the durable end, never older than
-// the oldest retained record (retention trims it), and the ring starts
-// empty at Open (recovery does not fill it).
+// readers check the durable end first, as for the files. A record is kept
+// as the message its publisher handed to Publish (the publisher's buffers,
+// which it may not modify afterwards: see bus.Publisher), normalised to
+// what decoding its frame gives (keepMessage): a ring hit skips pread,
+// copy and CRC, and filling the ring copies nothing either. A record that
+// comes without its message (written by recovery, which runs with the ring
+// off) is decoded from its frame. A reader below the ring (lagging,
+// replaying) reads the files as before, with their corruption checks; the
+// records in the ring are always a run of consecutive offsets ending at the
+// durable end, never older than the oldest retained record (retention trims
+// it), and the ring starts empty at Open (recovery does not fill it).
 //
 // Every delivery of one cached record shares its bus.Message (read-only,
 // see bus.Message) and its bus.Memo, so the layer above decodes the event
@@ -39,7 +43,7 @@ const (
 	tailCacheFirstSlots = 16
 )
 
-// cachedRecord is one decoded durable record. Deliveries of it share msg
+// cachedRecord is one durable record. Deliveries of it share msg
 // and memo.
 type cachedRecord struct {
 	msg      bus.Message
@@ -48,11 +52,13 @@ type cachedRecord struct {
 	memo     bus.Memo
 }
 
-// recordCost approximates the heap a cached record holds: its frame's bytes
-// (key, value and headers, copied once by decodeMessage), the record with
-// its memo, its header slice and the ring slot.
-func recordCost(frameSize int, m *bus.Message) int {
-	return frameSize + int(unsafe.Sizeof(cachedRecord{})) + 8 +
+// recordCost approximates the heap a cached record holds: its bytes (key,
+// value and headers: the frame's size for a decoded record, which
+// decodeMessage copies once; for a kept one the capacity of the
+// publisher's buffers, see keepMessage), the record with its memo, its
+// header slice and the ring slot.
+func recordCost(dataSize int, m *bus.Message) int {
+	return dataSize + int(unsafe.Sizeof(cachedRecord{})) + 8 +
 		len(m.Headers)*int(unsafe.Sizeof(bus.Header{}))
 }
 
@@ -166,23 +172,31 @@ func (c *tailCache) stats() (n, bytes int, first int64) {
 	return c.n, c.bytes, c.first
 }
 
-// cacheChunk decodes the frames of chunk (checked, sealed and in the synced
-// write-ahead log; their first offset is first) and adds them to the
-// partition's ring. Called by the committer before it moves the durable
-// end past them.
-func (p *partition) cacheChunk(chunk []byte, first int64) {
+// cacheChunk adds the frames of chunk (checked, sealed and in the synced
+// write-ahead log; their first offset is first) to the partition's ring.
+// kept, when not nil, holds the messages the publishers handed over for
+// these frames, one per frame in order: the ring keeps their bytes (see
+// keepMessage). Without them (WAL replay) the frames are decoded. Called
+// by the committer before it moves the durable end past them.
+func (p *partition) cacheChunk(chunk []byte, first int64, kept []bus.Message) {
 	maxRecords, maxBytes := p.b.tailRecords, p.b.tailBytes
 	if maxRecords <= 0 || maxBytes <= 0 {
 		return
 	}
 	recs := p.cacheScratch[:0]
-	for q := 0; q < len(chunk); {
+	for i, q := 0, 0; q < len(chunk); i++ {
 		size := 4 + frameLen(chunk[q:])
 		frame := chunk[q : q+size]
 		q += size
 		if size > maxBytes {
 			// Never kept: skip decoding it. add clears what is older.
 			recs = append(recs, &cachedRecord{cost: size})
+			continue
+		}
+		unixNano := int64(le64(frame[16:]))
+		if i < len(kept) {
+			m, n := keepMessage(&kept[i], p.b.cm.hkeys)
+			recs = append(recs, &cachedRecord{msg: m, unixNano: unixNano, cost: recordCost(n, &m)})
 			continue
 		}
 		m, err := decodeMessageKeys(frame, p.b.cm.hkeys)
@@ -194,9 +208,59 @@ func (p *partition) cacheChunk(chunk []byte, first int64) {
 			p.cacheScratch = recs[:0]
 			return
 		}
-		recs = append(recs, &cachedRecord{msg: m, unixNano: int64(le64(frame[16:])), cost: recordCost(size, &m)})
+		recs = append(recs, &cachedRecord{msg: m, unixNano: unixNano, cost: recordCost(size, &m)})
 	}
 	p.tail.add(first, recs, maxRecords, maxBytes)
 	clear(recs)
 	p.cacheScratch = recs[:0]
+}
+
+// keepMessage returns what the ring keeps of a published message (m is the
+// batch's copy of it), and the bytes it holds for recordCost. The ring
+// keeps the publisher's buffers instead of decoding its own copy of the
+// frame: the publisher may not modify them after Publish (see
+// bus.Publisher). The result is what decodeMessageKeys makes of the
+// frame, equal under reflect.DeepEqual, so a delivery looks the same
+// whether it came from the ring or the files: an empty key is nil, no
+// headers is nil, an empty header value or Value is empty and not nil,
+// header names are interned. Every kept slice is capped to its length so
+// that a consumer's append cannot write into the publisher's buffer. The
+// header slice is the ring's own (the names are replaced); the bytes are
+// the publisher's unless a slice's capacity is much larger than its length
+// (see keepBytes).
+func keepMessage(m *bus.Message, keys headerKeys) (bus.Message, int) {
+	var out bus.Message
+	var n int
+	if len(m.Key) > 0 {
+		out.Key, n = keepBytes(m.Key)
+	}
+	if len(m.Headers) > 0 {
+		out.Headers = make([]bus.Header, len(m.Headers))
+		for i := range m.Headers {
+			h := &m.Headers[i]
+			v, hn := keepBytes(h.Value)
+			out.Headers[i] = bus.Header{Key: keys.internString(h.Key), Value: v}
+			n += len(h.Key) + hn
+		}
+	}
+	v, vn := keepBytes(m.Value)
+	out.Value = v
+	return out, n + vn
+}
+
+// keepBytes returns v as the ring keeps it, and the bytes that holds: v
+// capped to its length, counted by its capacity (the buffer it pins), or
+// a copy if that capacity is much larger than the length, so that a small
+// value does not pin a large buffer. An empty v is an empty, non-nil slice
+// (holding nothing of the publisher's), as decoding gives.
+func keepBytes(v []byte) ([]byte, int) {
+	if len(v) == 0 {
+		return []byte{}, 0
+	}
+	if cap(v) > 2*len(v)+256 {
+		c := make([]byte, len(v))
+		copy(c, v)
+		return c, len(c)
+	}
+	return v[:len(v):len(v)], cap(v)
 }

@@ -150,7 +150,13 @@ func TestTailCacheBounds(t *testing.T) {
 		publish(t, b, "t", msg)
 	}
 	p := b.topics["t"].parts[0]
-	cost := recordCost(frameSize(&msg), &msg)
+	// Published records are cached as the publisher's buffers, counted
+	// by their capacity.
+	kept, size := keepMessage(&msg, headerKeys{})
+	cost := recordCost(size, &kept)
+	if size != cap(msg.Key)+cap(msg.Value)+len("a")+cap(msg.Headers[0].Value) {
+		t.Fatalf("kept size %d, want the capacities of the buffers", size)
+	}
 	if n, bytes, first := p.tail.stats(); n != 10 || first != 15 || bytes != 10*cost {
 		t.Fatalf("count bound 10: ring holds %d records (%d bytes) from %d, want 10 (%d) from 15", n, bytes, first, 10*cost)
 	}
