@@ -222,19 +222,23 @@ func (p *partition) cacheChunk(chunk []byte, first int64, kept []bus.Message) {
 // bus.Publisher). The result is what decodeMessageKeys makes of the
 // frame, equal under reflect.DeepEqual, so a delivery looks the same
 // whether it came from the ring or the files: an empty key is nil, no
-// headers is nil, an empty header value or Value is empty and not nil,
-// header names are interned. Every kept slice is capped to its length so
-// that a consumer's append cannot write into the publisher's buffer. The
-// header slice is the ring's own (the names are replaced); the bytes are
-// the publisher's unless a slice's capacity is much larger than its length
-// (see keepBytes).
+// headers is nil, an empty header value or Value is empty and not nil.
+// Every kept slice is capped to its length so that a consumer's append
+// cannot write into the publisher's buffer. The bytes are the publisher's
+// unless a slice's capacity is much larger than its length (see
+// keepBytes). The header slice is the publisher's too when every value in
+// it is already as kept (not empty, capacity equal to length: what
+// event.ToMessage makes), else the ring's own, with interned names.
 func keepMessage(m *bus.Message, keys headerKeys) (bus.Message, int) {
 	var out bus.Message
 	var n int
 	if len(m.Key) > 0 {
 		out.Key, n = keepBytes(m.Key)
 	}
-	if len(m.Headers) > 0 {
+	if hs, hn, ok := keptHeaders(m.Headers); ok {
+		out.Headers = hs
+		n += hn
+	} else if len(m.Headers) > 0 {
 		out.Headers = make([]bus.Header, len(m.Headers))
 		for i := range m.Headers {
 			h := &m.Headers[i]
@@ -246,6 +250,23 @@ func keepMessage(m *bus.Message, keys headerKeys) (bus.Message, int) {
 	v, vn := keepBytes(m.Value)
 	out.Value = v
 	return out, n + vn
+}
+
+// keptHeaders returns hs capped to its length, and the bytes its names and
+// values hold, if the ring can keep it as it is: not empty, and every value
+// not empty with no capacity past its length. Otherwise ok is false.
+func keptHeaders(hs []bus.Header) (_ []bus.Header, n int, ok bool) {
+	if len(hs) == 0 {
+		return nil, 0, false
+	}
+	for i := range hs {
+		v := hs[i].Value
+		if len(v) == 0 || cap(v) != len(v) {
+			return nil, 0, false
+		}
+		n += len(hs[i].Key) + len(v)
+	}
+	return hs[:len(hs):len(hs)], n, true
 }
 
 // keepBytes returns v as the ring keeps it, and the bytes that holds: v

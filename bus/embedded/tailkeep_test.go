@@ -129,8 +129,25 @@ func TestTailCacheKeepsPublishedMessages(t *testing.T) {
 			t.Fatalf("%s: a 3-byte key pins the publisher's %d-byte buffer", d, cap(src.Key))
 		}
 	}
-	// Header names are interned: records share one string per name.
-	if a, b := ring[len(cases)-1].Headers[0].Key, ring[2*len(cases)-1].Headers[0].Key; unsafe.StringData(a) != unsafe.StringData(b) {
+	// A header slice already as the ring keeps it is the publisher's (no
+	// copy per record); one with a value to normalise is the ring's own.
+	for i, c := range cases {
+		if len(c.Headers) == 0 {
+			continue
+		}
+		_, _, asKept := keptHeaders(c.Headers)
+		shared := unsafe.SliceData(ring[i].Headers) == unsafe.SliceData(c.Headers)
+		if shared != asKept {
+			t.Fatalf("%s: headers shared with the publisher: %v, want %v", ring[i], shared, asKept)
+		}
+	}
+	// Header names of a rebuilt slice are interned: records share one
+	// string per name ("nil" of the case with empty header values).
+	const emptyValues = 4 // keepCases' record with empty header values
+	if a := ring[emptyValues].Headers[0].Key; unsafe.StringData(a) == unsafe.StringData(cases[emptyValues].Headers[0].Key) {
+		t.Fatal("a rebuilt header slice kept the publisher's name instead of the interned one")
+	}
+	if a, b := ring[emptyValues].Headers[0].Key, ring[len(cases)+emptyValues].Headers[0].Key; unsafe.StringData(a) != unsafe.StringData(b) {
 		t.Fatal("header names of two records are not one interned string")
 	}
 
@@ -372,5 +389,31 @@ func TestTailCacheAfterReplay(t *testing.T) {
 		if !reflect.DeepEqual(files[i].Message, after[i].Message) {
 			t.Fatalf("%s: file %#v, ring %#v", files[i], files[i].Message, after[i].Message)
 		}
+	}
+}
+
+// A message laid out as event.ToMessage lays it out (every value a capped
+// slice of one buffer) is kept with no allocation at all: its header slice
+// too is the publisher's.
+func TestTailCacheKeepsEventLayoutWithoutAllocating(t *testing.T) {
+	buf := []byte("1.0evt-1tenant-akey{}")
+	m := bus.Message{
+		Key:   buf[16:19:19],
+		Value: buf[19:21:21],
+		Headers: append(make([]bus.Header, 0, 12),
+			bus.Header{Key: "ce_specversion", Value: buf[0:3:3]},
+			bus.Header{Key: "ce_id", Value: buf[3:8:8]},
+			bus.Header{Key: "ce_tenant", Value: buf[8:16:16]}),
+	}
+	keys := headerKeys{}
+	var out bus.Message
+	if n := testing.AllocsPerRun(100, func() { out, _ = keepMessage(&m, keys) }); n != 0 {
+		t.Errorf("keeping an event-shaped message allocates %v times, want 0", n)
+	}
+	if unsafe.SliceData(out.Headers) != unsafe.SliceData(m.Headers) || cap(out.Headers) != len(m.Headers) {
+		t.Errorf("headers not kept as the publisher's slice capped to its length")
+	}
+	if !reflect.DeepEqual(out, m) {
+		t.Errorf("kept %+v, published %+v", out, m)
 	}
 }
