@@ -92,8 +92,11 @@ func (m *Message) Size() int {
 
 // Delivery is a message read from a topic, with its position in the log.
 //
-// Its Message is read-only and may be shared with other subscriptions of
-// the same process (see Message); so may what Memo returns.
+// A delivery is read-only: its Message may be shared with other
+// subscriptions of the same process (see Message), and so may what Memo
+// returns; a subscription without a group may even get the very Delivery
+// that other such subscriptions get (bus/embedded hands them one per
+// record), so a consumer never changes its fields.
 type Delivery struct {
 	Message
 	Topic     string

@@ -113,7 +113,7 @@ func (s *subscription) next() (*bus.Delivery, <-chan struct{}, error) {
 	for i := 0; i < n; i++ {
 		p := s.owned[(s.rr+i)%n]
 		c := s.cursors[p]
-		m, h, memo, err := c.read()
+		m, h, rec, err := c.read()
 		if err != nil {
 			if errors.Is(err, bus.ErrClosed) {
 				return nil, nil, err
@@ -129,8 +129,13 @@ func (s *subscription) next() (*bus.Delivery, <-chan struct{}, error) {
 			s.tracker.Delivered(p, h.offset)
 			ack = s.acker(p, h.offset)
 		}
-		if memo != nil {
-			return bus.NewSharedDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack, memo), nil, nil
+		if rec != nil {
+			if ack == nil {
+				// No group, nothing to acknowledge: every such
+				// subscription gets the record's one delivery.
+				return rec.delivery(s.t.name, p, h.offset), nil, nil
+			}
+			return bus.NewSharedDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack, &rec.memo), nil, nil
 		}
 		return bus.NewDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack), nil, nil
 	}
@@ -183,7 +188,7 @@ var errNoData = errors.New("no data")
 // read returns the next record, or nil if none is durable yet. A record
 // from the tail cache comes with the memo its deliveries share (and its
 // Message is shared: read-only); one read from the files with a nil memo.
-func (c *cursor) read() (*bus.Message, frameHead, *bus.Memo, error) {
+func (c *cursor) read() (*bus.Message, frameHead, *cachedRecord, error) {
 	for c.next < c.p.durable.Load() {
 		if r := c.p.tail.get(c.next); r != nil {
 			h := frameHead{offset: c.next, unixNano: r.unixNano}
@@ -191,7 +196,7 @@ func (c *cursor) read() (*bus.Message, frameHead, *bus.Memo, error) {
 			// The file position is stale now; locate again if the ring
 			// ever moves past this cursor.
 			c.seg, c.buf, c.bpos = nil, c.buf[:0], 0
-			return &r.msg, h, &r.memo, nil
+			return &r.msg, h, r, nil
 		}
 		if rest := c.buf[c.bpos:]; len(rest) >= 4 {
 			if l := frameLen(rest); l > 0 && 4+l <= len(rest) {

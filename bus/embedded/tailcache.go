@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/hotline-hub/hotline/bus"
@@ -50,6 +52,23 @@ type cachedRecord struct {
 	unixNano int64
 	cost     int
 	memo     bus.Memo
+	// plain is the delivery of the record to every subscription without
+	// a group (nothing to acknowledge), made by the first that reads it.
+	plain atomic.Pointer[bus.Delivery]
+}
+
+// delivery returns the record's delivery for subscriptions without a
+// group: one for them all, as its fields are the same for each (and a
+// delivery is read-only, see bus.Delivery).
+func (r *cachedRecord) delivery(topic string, partition int, offset int64) *bus.Delivery {
+	if d := r.plain.Load(); d != nil {
+		return d
+	}
+	d := bus.NewSharedDelivery(r.msg, topic, partition, offset, time.Unix(0, r.unixNano), nil, &r.memo)
+	if r.plain.CompareAndSwap(nil, d) {
+		return d
+	}
+	return r.plain.Load()
 }
 
 // recordCost approximates the heap a cached record holds: its bytes (key,
@@ -58,7 +77,7 @@ type cachedRecord struct {
 // publisher's buffers, see keepMessage), the record with its memo, its
 // header slice and the ring slot.
 func recordCost(dataSize int, m *bus.Message) int {
-	return dataSize + int(unsafe.Sizeof(cachedRecord{})) + 8 +
+	return dataSize + int(unsafe.Sizeof(cachedRecord{})) + int(unsafe.Sizeof(bus.Delivery{})) + 8 +
 		len(m.Headers)*int(unsafe.Sizeof(bus.Header{}))
 }
 

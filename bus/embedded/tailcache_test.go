@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -326,6 +327,47 @@ func TestTailCacheConcurrentReaders(t *testing.T) {
 	wg.Wait()
 	for range readers {
 		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Subscriptions without a group share one delivery of a cached record (no
+// allocation per reader); a group member gets its own, which carries its
+// acknowledgement.
+func TestTailCacheOneDeliveryForReaders(t *testing.T) {
+	b := mustOpen(t, Config{Dir: t.TempDir(), Partitions: 1}, nil)
+	defer b.Close()
+	ctx := context.Background()
+	var subs []bus.Subscription
+	for _, opts := range []bus.SubscribeOptions{{}, {}, subOpts("g")} {
+		s, err := b.Subscribe(ctx, "t", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		subs = append(subs, s)
+	}
+	publish(t, b, "t", tailMsg(1), tailMsg(2))
+	for i := range 2 {
+		var got []*bus.Delivery
+		for _, s := range subs {
+			d, err := s.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Offset != int64(i) || !reflect.DeepEqual(d.Message, tailMsg(i+1)) {
+				t.Fatalf("record %d: got %s %+v", i, d, d.Message)
+			}
+			got = append(got, d)
+		}
+		if got[0] != got[1] {
+			t.Errorf("record %d: the two readers got two deliveries", i)
+		}
+		if got[2] == got[0] {
+			t.Errorf("record %d: the group member got the readers' delivery", i)
+		}
+		if err := got[2].Ack(); err != nil {
 			t.Fatal(err)
 		}
 	}
