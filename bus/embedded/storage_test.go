@@ -595,7 +595,7 @@ func TestNothingReadBeforeSync(t *testing.T) {
 	<-inSync
 	p := b.topics["t"].parts[0]
 	if r := p.tail.get(1); r != nil {
-		t.Fatalf("tail cache holds %q before its sync", r.msg.Value)
+		t.Fatalf("tail cache holds %q before its sync", r.d.Message.Value)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	d, err := sub.Receive(ctx)
@@ -613,7 +613,7 @@ func TestNothingReadBeforeSync(t *testing.T) {
 	if err := <-published; err != nil {
 		t.Fatal(err)
 	}
-	if r := p.tail.get(1); r == nil || string(r.msg.Value) != "second" {
+	if r := p.tail.get(1); r == nil || string(r.d.Message.Value) != "second" {
 		t.Fatal("tail cache does not hold the synced record")
 	}
 	d, err = sub.Receive(context.Background())

@@ -133,7 +133,7 @@ func (s *subscription) next() (*bus.Delivery, <-chan struct{}, error) {
 			if ack == nil {
 				// No group, nothing to acknowledge: every such
 				// subscription gets the record's one delivery.
-				return rec.delivery(s.t.name, p, h.offset), nil, nil
+				return &rec.d, nil, nil
 			}
 			return bus.NewSharedDelivery(*m, s.t.name, p, h.offset, time.Unix(0, h.unixNano), ack, &rec.memo), nil, nil
 		}
@@ -196,7 +196,7 @@ func (c *cursor) read() (*bus.Message, frameHead, *cachedRecord, error) {
 			// The file position is stale now; locate again if the ring
 			// ever moves past this cursor.
 			c.seg, c.buf, c.bpos = nil, c.buf[:0], 0
-			return &r.msg, h, r, nil
+			return &r.d.Message, h, r, nil
 		}
 		if rest := c.buf[c.bpos:]; len(rest) >= 4 {
 			if l := frameLen(rest); l > 0 && 4+l <= len(rest) {

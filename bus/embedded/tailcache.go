@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -45,30 +44,25 @@ const (
 	tailCacheFirstSlots = 16
 )
 
-// cachedRecord is one durable record. Deliveries of it share msg
+// cachedRecord is one durable record. Deliveries of it share its message
 // and memo.
 type cachedRecord struct {
-	msg      bus.Message
+	// d is the record's delivery to every subscription without a group
+	// (nothing to acknowledge): one for them all, as its fields are the
+	// same for each and a delivery is read-only (see bus.Delivery). Its
+	// Message is the record's, which group members' deliveries share.
+	d        bus.Delivery
 	unixNano int64
 	cost     int
 	memo     bus.Memo
-	// plain is the delivery of the record to every subscription without
-	// a group (nothing to acknowledge), made by the first that reads it.
-	plain atomic.Pointer[bus.Delivery]
 }
 
-// delivery returns the record's delivery for subscriptions without a
-// group: one for them all, as its fields are the same for each (and a
-// delivery is read-only, see bus.Delivery).
-func (r *cachedRecord) delivery(topic string, partition int, offset int64) *bus.Delivery {
-	if d := r.plain.Load(); d != nil {
-		return d
-	}
-	d := bus.NewSharedDelivery(r.msg, topic, partition, offset, time.Unix(0, r.unixNano), nil, &r.memo)
-	if r.plain.CompareAndSwap(nil, d) {
-		return d
-	}
-	return r.plain.Load()
+// newCachedRecord returns the record m at offset off of p, appended at
+// unixNano, holding cost bytes.
+func (p *partition) newCachedRecord(m bus.Message, off, unixNano int64, cost int) *cachedRecord {
+	r := &cachedRecord{unixNano: unixNano, cost: cost}
+	r.d = *bus.NewSharedDelivery(m, p.t.name, p.id, off, time.Unix(0, unixNano), nil, &r.memo)
+	return r
 }
 
 // recordCost approximates the heap a cached record holds: its bytes (key,
@@ -77,7 +71,7 @@ func (r *cachedRecord) delivery(topic string, partition int, offset int64) *bus.
 // publisher's buffers, see keepMessage), the record with its memo, its
 // header slice and the ring slot.
 func recordCost(dataSize int, m *bus.Message) int {
-	return dataSize + int(unsafe.Sizeof(cachedRecord{})) + int(unsafe.Sizeof(bus.Delivery{})) + 8 +
+	return dataSize + int(unsafe.Sizeof(cachedRecord{})) + 8 +
 		len(m.Headers)*int(unsafe.Sizeof(bus.Header{}))
 }
 
@@ -215,7 +209,7 @@ func (p *partition) cacheChunk(chunk []byte, first int64, kept []bus.Message) {
 		unixNano := int64(le64(frame[16:]))
 		if i < len(kept) {
 			m, n := keepMessage(&kept[i], p.b.cm.hkeys)
-			recs = append(recs, &cachedRecord{msg: m, unixNano: unixNano, cost: recordCost(n, &m)})
+			recs = append(recs, p.newCachedRecord(m, first+int64(i), unixNano, recordCost(n, &m)))
 			continue
 		}
 		m, err := decodeMessageKeys(frame, p.b.cm.hkeys)
@@ -227,7 +221,7 @@ func (p *partition) cacheChunk(chunk []byte, first int64, kept []bus.Message) {
 			p.cacheScratch = recs[:0]
 			return
 		}
-		recs = append(recs, &cachedRecord{msg: m, unixNano: unixNano, cost: recordCost(size, &m)})
+		recs = append(recs, p.newCachedRecord(m, first+int64(i), unixNano, recordCost(size, &m)))
 	}
 	p.tail.add(first, recs, maxRecords, maxBytes)
 	clear(recs)

@@ -299,7 +299,7 @@ func TestTailCacheBatchDropsMessages(t *testing.T) {
 func TestTailCacheDecodePathMatchesKept(t *testing.T) {
 	newPart := func() *partition {
 		b := &Bus{tailRecords: tailCacheRecords, tailBytes: tailCacheBytes, cm: &committer{hkeys: headerKeys{}}}
-		return &partition{b: b}
+		return &partition{b: b, t: &topic{name: "t"}}
 	}
 	var msgs []bus.Message
 	for range 3 {
@@ -320,14 +320,14 @@ func TestTailCacheDecodePathMatchesKept(t *testing.T) {
 		if d == nil || k == nil {
 			t.Fatalf("offset %d: decoded %v, kept %v", off, d != nil, k != nil)
 		}
-		if !reflect.DeepEqual(d.msg, k.msg) || d.unixNano != k.unixNano {
-			t.Fatalf("offset %d: decoded %#v, kept %#v", off, d.msg, k.msg)
+		if !reflect.DeepEqual(d.d.Message, k.d.Message) || d.unixNano != k.unixNano {
+			t.Fatalf("offset %d: decoded %#v, kept %#v", off, d.d.Message, k.d.Message)
 		}
-		if sameMemory(d.msg.Value, msgs[i].Value) {
+		if sameMemory(d.d.Message.Value, msgs[i].Value) {
 			t.Fatalf("offset %d: the decoded record shares the publisher's buffer", off)
 		}
 	}
-	if !sameMemory(kept.tail.get(100+8).msg.Value, msgs[8].Value) {
+	if !sameMemory(kept.tail.get(100+8).d.Message.Value, msgs[8].Value) {
 		t.Fatal("the kept record copied a value it may keep")
 	}
 }
