@@ -67,25 +67,33 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) b
 	if err == nil {
 		return true
 	}
+	status, code, message, field := DecodeProblem(err, maxBytes)
+	WriteError(w, status, code, message, field)
+	return false
+}
+
+// DecodeProblem is how DecodeJSON answers err, an error of decoding a JSON
+// object of at most maxBytes: the status, the error code, the message and
+// the field it is about, if any. Decoders of JSON that does not come as a
+// request body (a socket frame) answer with it too.
+func DecodeProblem(err error, maxBytes int64) (status int, code, message, field string) {
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &maxErr):
-		WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", maxBytes), "")
+		return http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", maxBytes), ""
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		WriteError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("the body must be a JSON object, not a JSON %s", typeErr.Value), "")
+		return http.StatusBadRequest, "invalid_json", fmt.Sprintf("the body must be a JSON object, not a JSON %s", typeErr.Value), ""
 	case errors.As(err, &typeErr):
-		WriteError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field)
+		return http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		WriteError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name)
+		return http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name
 	case errors.Is(err, io.EOF):
-		WriteError(w, http.StatusBadRequest, "invalid_json", "the body is empty; a JSON object is required", "")
+		return http.StatusBadRequest, "invalid_json", "the body is empty; a JSON object is required", ""
 	case errors.As(err, &syntaxErr):
-		WriteError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err), "")
-	default:
-		WriteError(w, http.StatusBadRequest, "invalid_json", "malformed JSON: "+err.Error(), "")
+		return http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err), ""
 	}
-	return false
+	return http.StatusBadRequest, "invalid_json", "malformed JSON: " + err.Error(), ""
 }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -21,6 +19,7 @@ import (
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/bus/event/jsondec"
 	"github.com/hotline-hub/hotline/bus/event/jsonenc"
+	"github.com/hotline-hub/hotline/webui/api"
 	"github.com/hotline-hub/hotline/webui/auth"
 	"github.com/hotline-hub/hotline/webui/wsock"
 )
@@ -540,18 +539,11 @@ func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID st
 	}()
 }
 
-// frameDecodeError is the 400 for a reply frame that does not decode, in
-// the codes api.DecodeJSON uses for a body.
+// frameDecodeError is the 400 for a reply frame that does not decode, as
+// the HTTP endpoint answers a body that does not (api.DecodeProblem).
 func frameDecodeError(err error) *replyError {
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return &replyError{http.StatusBadRequest, "invalid_field", fmt.Sprintf("field %s must be a JSON %s", typeErr.Field, typeErr.Type), typeErr.Field}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &replyError{http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", name), name}
-	}
-	return &replyError{http.StatusBadRequest, "invalid_json", "malformed JSON: " + err.Error(), ""}
+	status, code, message, field := api.DecodeProblem(err, 0)
+	return &replyError{status, code, message, field}
 }
 
 // serveReply checks the socket's session again, as the HTTP middleware
