@@ -144,6 +144,10 @@ func messageFrameSize(f *messageOut) int {
 	return n
 }
 
+func replyResultSize(requestID string, out *replyOut) int {
+	return 64 + len(requestID) + summarySize(&out.Conversation) + entrySize(&out.Entry)
+}
+
 func entrySize(e *Entry) int {
 	return 160 + len(e.MessageID) + len(e.Direction) + len(e.AgentID) + len(e.Text) + len(e.DeliveryError)
 }

@@ -199,6 +199,11 @@ func TestFrameSizeEstimates(t *testing.T) {
 	if b, err = appendConversationFrame(nil, c); err != nil || len(b) > 32+summarySize(&c.Conversation) {
 		t.Errorf("conversation frame of %d bytes (%v), estimated %d", len(b), err, 32+summarySize(&c.Conversation))
 	}
+	requestID := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	out := &replyOut{Conversation: *f.Conversation, Entry: f.Entry}
+	if b, err = appendReplyResult(nil, requestID, out); err != nil || len(b) > replyResultSize(requestID, out) {
+		t.Errorf("reply_result frame of %d bytes (%v), estimated %d", len(b), err, replyResultSize(requestID, out))
+	}
 }
 
 // benchFrame is a typical message frame: a customer's chat message with

@@ -579,7 +579,7 @@ func (i *Inbox) serveReply(ctx context.Context, cl *client, tenant string, in *r
 		}
 		return
 	}
-	b, err := appendReplyResult(make([]byte, 0, 64+summarySize(&out.Conversation)+len(out.Entry.Text)*2), in.RequestID, &out)
+	b, err := appendReplyResult(make([]byte, 0, replyResultSize(in.RequestID, &out)), in.RequestID, &out)
 	if err != nil {
 		i.log.Error("inbox reply_result not encoded", "conversation_id", in.ConversationID, "err", err)
 		cl.replyError(in.RequestID, &replyError{http.StatusInternalServerError, "internal", "internal error", ""})
