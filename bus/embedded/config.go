@@ -9,7 +9,7 @@ import (
 const (
 	DefaultPartitions      = 8
 	DefaultSegmentBytes    = 64 << 20
-	DefaultCommitInterval  = 100 * time.Millisecond
+	DefaultCommitInterval  = time.Second
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultCheckpoint      = time.Second
 
@@ -37,7 +37,11 @@ type Config struct {
 	// 0 keeps everything.
 	RetentionAge time.Duration
 	// CommitInterval is how often acknowledged group offsets are written.
-	// They are also written on Subscription.Close and Bus.Close.
+	// They are also written on Subscription.Close and Bus.Close. Each
+	// write of a group's offsets costs two fsyncs and a rename, while a
+	// crash only redelivers what was acknowledged since the last write
+	// (consumers are idempotent), so the default is Kafka's order of
+	// magnitude rather than a publish cycle's.
 	CommitInterval time.Duration
 	// MaxMessageBytes bounds Message.Size(); Publish of a larger message
 	// returns bus.ErrMessageTooLarge and stores nothing of that call.

@@ -118,7 +118,7 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	d := Config{Dir: "d"}.withDefaults()
-	if d.Partitions != 8 || d.SegmentBytes != 64<<20 || d.CommitInterval != 100*time.Millisecond || d.MaxMessageBytes != 1<<20 || d.RetentionBytes != 0 || d.RetentionAge != 0 || d.CheckpointInterval != time.Second {
+	if d.Partitions != 8 || d.SegmentBytes != 64<<20 || d.CommitInterval != time.Second || d.MaxMessageBytes != 1<<20 || d.RetentionBytes != 0 || d.RetentionAge != 0 || d.CheckpointInterval != time.Second {
 		t.Errorf("defaults = %+v", d)
 	}
 	if _, err := Open(Config{Dir: t.TempDir(), Partitions: -3}, nil); err == nil || !strings.Contains(err.Error(), "got -3") {
