@@ -38,6 +38,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"sync"
 	"time"
@@ -88,6 +89,12 @@ type Options struct {
 	// the measured window is written, and HeapProfile+".start" the one at
 	// its start (the window's allocations are the difference).
 	HeapProfile string
+	// Trace, if set, is where the hub's runtime execution trace of the
+	// first TraceFor of the measured window is written (go tool trace;
+	// -pprof=sched shows what waited for a processor, and after what).
+	// A trace of a whole minute at the target load is too large to read.
+	Trace    string
+	TraceFor time.Duration
 	// Config is the process configuration; its bus section picks the bus.
 	Config config.Config
 	// WorkerCommand is the argv that starts a worker process: one that
@@ -105,7 +112,8 @@ type Options struct {
 // Defaults are the options of the target.
 func Defaults() Options {
 	return Options{Agents: 1000, Customers: 10000, Rate: 2000, Duration: 60 * time.Second, Warmup: 10 * time.Second,
-		Drain: 5 * time.Second, ReplyEvery: 1, ReplyVia: ReplyViaSocket, Workers: 4, WorkerProcs: 1, SetupTimeout: 10 * time.Minute, Baseline: true}
+		Drain: 5 * time.Second, ReplyEvery: 1, ReplyVia: ReplyViaSocket, Workers: 4, WorkerProcs: 1, SetupTimeout: 10 * time.Minute, Baseline: true,
+		TraceFor: 10 * time.Second}
 }
 
 // Validate reports options that cannot run.
@@ -132,6 +140,9 @@ func (o Options) Validate() error {
 	}
 	if o.ReplyVia != ReplyViaSocket && o.ReplyVia != ReplyViaHTTP {
 		bad("reply-via must be %s or %s, got %q", ReplyViaSocket, ReplyViaHTTP, o.ReplyVia)
+	}
+	if o.Trace != "" && o.TraceFor <= 0 {
+		bad("trace-for must be positive, got %s", o.TraceFor)
 	}
 	if o.WorkerProcs < 0 {
 		bad("worker-procs must be 0 (the runtime's default) or positive, got %d", o.WorkerProcs)
@@ -546,6 +557,24 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 		}
 		profiling = true
 	}
+	if mode == modeHub && o.Trace != "" {
+		stop, err := startTrace(o.Trace)
+		if err != nil {
+			return err
+		}
+		t := time.AfterFunc(min(o.TraceFor, o.Duration), func() {
+			if err := stop(); err != nil {
+				c.progress("%v", err)
+			}
+		})
+		defer func() {
+			if t.Stop() {
+				if err := stop(); err != nil {
+					c.progress("%v", err)
+				}
+			}
+		}()
+	}
 	end := t0.Add(o.Warmup + o.Duration)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -575,6 +604,26 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 
 // mutexProfileRate samples one contention event in this many.
 const mutexProfileRate = 10
+
+// startTrace starts the runtime execution trace into path; stop ends it
+// and closes the file.
+func startTrace(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("chatbench: trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("chatbench: trace: %w", err)
+	}
+	return func() error {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("chatbench: trace: %w", err)
+		}
+		return nil
+	}, nil
+}
 
 // writeProfile writes the named runtime profile to path.
 func writeProfile(name, path string) error {

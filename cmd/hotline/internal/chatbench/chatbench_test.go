@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,10 @@ func runCounts(t *testing.T, via string) {
 	o.WorkerCommand = []string{exe}
 	o.WorkerEnv = []string{workerEnv + "=1"}
 	o.Log = testLogger()
+	if via == ReplyViaSocket {
+		// Half a second of the hub's window, not the relay's.
+		o.Trace, o.TraceFor = filepath.Join(t.TempDir(), "hub.trace"), 500*time.Millisecond
+	}
 	var progress bytes.Buffer
 	o.Progress = &progress
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -93,6 +98,13 @@ func runCounts(t *testing.T, via string) {
 		if p.CustomerToAgent.Samples != c.Received || p.AgentToCustomer.Samples != c.RepliesReceived {
 			t.Errorf("%s: %d and %d latency samples for %d messages and %d replies", p.Name,
 				p.CustomerToAgent.Samples, p.AgentToCustomer.Samples, c.Received, c.RepliesReceived)
+		}
+	}
+	if o.Trace != "" {
+		// An execution trace starts with its header, "go 1.NN trace".
+		raw, err := os.ReadFile(o.Trace)
+		if err != nil || !bytes.HasPrefix(raw, []byte("go 1.")) || len(raw) < 1024 {
+			t.Errorf("trace: %d bytes starting %q (%v), want an execution trace", len(raw), raw[:min(len(raw), 16)], err)
 		}
 	}
 	if r.Phases[1].HubPeakRSS <= 0 || r.Phases[1].HubHeapInUse <= 0 {

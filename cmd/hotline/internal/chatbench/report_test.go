@@ -119,6 +119,7 @@ func TestOptionsValidate(t *testing.T) {
 		"negative procs":  func(o *Options) { o.WorkerProcs = -1 },
 		"no command":      func(o *Options) { o.WorkerCommand = nil },
 		"bad reply-via":   func(o *Options) { o.ReplyVia = "pigeon" },
+		"trace for 0 s":   func(o *Options) { o.Trace, o.TraceFor = "hub.trace", 0 },
 	} {
 		o := Defaults()
 		o.WorkerCommand = []string{"/bin/true"}
