@@ -562,17 +562,20 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 		if err != nil {
 			return err
 		}
-		t := time.AfterFunc(min(o.TraceFor, o.Duration), func() {
-			if err := stop(); err != nil {
-				c.progress("%v", err)
-			}
-		})
-		defer func() {
-			if t.Stop() {
+		// Once: the timer's stop and this function's end may meet, and
+		// the second waits for the first to close the file.
+		var once sync.Once
+		end := func() {
+			once.Do(func() {
 				if err := stop(); err != nil {
 					c.progress("%v", err)
 				}
-			}
+			})
+		}
+		t := time.AfterFunc(min(o.TraceFor, o.Duration), end)
+		defer func() {
+			t.Stop()
+			end()
 		}()
 	}
 	end := t0.Add(o.Warmup + o.Duration)
