@@ -23,7 +23,7 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	v.accept.Lock()
 	defer v.accept.Unlock()
 	v.sh.mu.Lock()
-	a, ok := v.cids[clientID]
+	a, ok := v.lookup(clientID)
 	convID := v.current
 	v.sh.mu.Unlock()
 	if ok {

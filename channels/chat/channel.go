@@ -84,12 +84,32 @@ const recordQueue = 4096
 type visitor struct {
 	tenant, id string
 	sh         *visitorShard
-	current    string              // open conversation id, "" if none
-	cids       map[string]accepted // client id -> what it became
+	current    string                // open conversation id, "" if none
+	cids       map[string]cidOutcome // client id -> what it became
 	cidOrder   []string
 	socks      map[*conn]struct{}
 	last       time.Time
 	accept     sync.Mutex // serialises accepting this visitor's messages
+}
+
+// cidOutcome is what a visitor's client id became, all that a resend's ack
+// needs: the rest of its accepted record is the visitor's or the client
+// id itself. A visitor keeps up to defaultMaxVisitorCIDs of them, so they
+// are a large part of the channel's heap.
+type cidOutcome struct {
+	conversationID, messageID string
+	time                      time.Time
+}
+
+// lookup returns the accepted record of client id cid, if the visitor has
+// one. The visitor's shard is held.
+func (v *visitor) lookup(cid string) (accepted, bool) {
+	t, ok := v.cids[cid]
+	if !ok {
+		return accepted{}, false
+	}
+	return accepted{Kind: "accepted", Tenant: v.tenant, Visitor: v.id, ConversationID: t.conversationID,
+		ClientID: cid, MessageID: t.messageID, Time: t.time}, true
 }
 
 // accepted is a visitor message taken: the state log's record of it.
@@ -443,7 +463,7 @@ func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) *conv {
 	vs.mu.Lock()
 	v := vs.visitor(vk)
 	if _, ok := v.cids[a.ClientID]; !ok {
-		v.cids[a.ClientID] = a
+		v.cids[a.ClientID] = cidOutcome{conversationID: a.ConversationID, messageID: a.MessageID, time: a.Time}
 		v.cidOrder = append(v.cidOrder, a.ClientID)
 		if len(v.cidOrder) > defaultMaxVisitorCIDs {
 			delete(v.cids, v.cidOrder[0])

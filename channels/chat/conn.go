@@ -374,7 +374,7 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 	now := c.cfg.Now()
 	// A resend of a taken message is answered without spending tokens.
 	s.v.sh.mu.Lock()
-	prev, seen := s.v.cids[f.ClientID]
+	prev, seen := s.v.lookup(f.ClientID)
 	s.v.sh.mu.Unlock()
 	if !seen && (!c.visitorMsgs.allow(vkey(s.t.id, s.v.id), now) || !c.ipMsgs.allow(s.ip, now)) {
 		s.sendFrame(struct {

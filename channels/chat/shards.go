@@ -75,7 +75,7 @@ func (cs *convShard) conv(k tkey) *conv {
 func (vs *visitorShard) visitor(k tkey) *visitor {
 	v := vs.visitors[k]
 	if v == nil {
-		v = &visitor{tenant: k.tenant, id: k.id, sh: vs, cids: make(map[string]accepted), socks: make(map[*conn]struct{})}
+		v = &visitor{tenant: k.tenant, id: k.id, sh: vs, cids: make(map[string]cidOutcome), socks: make(map[*conn]struct{})}
 		vs.visitors[k] = v
 	}
 	return v
