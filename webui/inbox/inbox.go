@@ -180,7 +180,7 @@ type Inbox struct {
 
 	mu       sync.Mutex
 	tenants  map[string]*tenantView
-	waiters  map[string]chan error // topic + "\x00" + event id -> fold verdict
+	waiters  map[waitKey]chan error // fold verdicts awaited
 	inflight map[string]chan struct{}
 	clients  map[string]*sockets // by tenant
 	done     chan struct{}
@@ -226,7 +226,7 @@ func New(cfg Config, b bus.Bus, a *auth.Auth, log *slog.Logger) (*Inbox, error) 
 	cfg = cfg.withDefaults()
 	i := &Inbox{
 		cfg: cfg, bus: b, auth: a, log: log.With("component", "inbox"),
-		tenants: map[string]*tenantView{}, waiters: map[string]chan error{},
+		tenants: map[string]*tenantView{}, waiters: map[waitKey]chan error{},
 		inflight: map[string]chan struct{}{}, clients: map[string]*sockets{},
 		done: make(chan struct{}), unmarked: make(chan struct{}, 1),
 	}
@@ -419,15 +419,17 @@ func (i *Inbox) Synced(tenant string) bool {
 	return t != nil && t.synced
 }
 
-// waitKey names one event on one topic for read-your-writes.
-func waitKey(topic, id string) string { return topic + "\x00" + id }
+// waitKey names one event on one topic for read-your-writes. A struct, not
+// the two strings joined: settle looks one up for every event folded, with
+// the inbox's lock held.
+type waitKey struct{ topic, id string }
 
 // expect registers a waiter for the fold of event id on topic; call it
 // before publishing.
 func (i *Inbox) expect(topic, id string) chan error {
 	ch := make(chan error, 1)
 	i.mu.Lock()
-	i.waiters[waitKey(topic, id)] = ch
+	i.waiters[waitKey{topic, id}] = ch
 	i.mu.Unlock()
 	return ch
 }
@@ -436,7 +438,7 @@ func (i *Inbox) expect(topic, id string) chan error {
 func (i *Inbox) forget(topic string, ids ...string) {
 	i.mu.Lock()
 	for _, id := range ids {
-		delete(i.waiters, waitKey(topic, id))
+		delete(i.waiters, waitKey{topic, id})
 	}
 	i.mu.Unlock()
 }
@@ -444,7 +446,7 @@ func (i *Inbox) forget(topic string, ids ...string) {
 // settle tells the waiter of (topic, id), if any, the fold's verdict.
 // Called with i.mu held.
 func (i *Inbox) settle(topic, id string, verdict error) {
-	k := waitKey(topic, id)
+	k := waitKey{topic, id}
 	if ch, ok := i.waiters[k]; ok {
 		ch <- verdict
 		delete(i.waiters, k)
