@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -759,15 +760,29 @@ func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, e
 	return nil
 }
 
-// derivedID is a deterministic event or message id from its inputs.
+// derivedID is a deterministic event or message id from its inputs:
+// "chat-" + kind + "-" + the hex of the first 16 bytes of the SHA-256 of
+// kind and each part, each part after a zero byte. Ids already stored
+// were made so: the form must never change. Three are made for every
+// visitor message, so the input is hashed from the stack and the id is
+// the one allocation.
 func derivedID(kind string, parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(kind))
+	var in [256]byte
+	b := append(in[:0], kind...)
 	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
+		b = append(b, 0)
+		b = append(b, p...)
 	}
-	return "chat-" + kind + "-" + hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	var digits [32]byte
+	hex.Encode(digits[:], sum[:16])
+	var id strings.Builder
+	id.Grow(len("chat-") + len(kind) + 1 + len(digits))
+	id.WriteString("chat-")
+	id.WriteString(kind)
+	id.WriteByte('-')
+	id.Write(digits[:])
+	return id.String()
 }
 
 // evictLoop forgets idle conversations and visitors with no open socket.

@@ -201,3 +201,27 @@ func TestManyVisitorsAtOnce(t *testing.T) {
 		t.Errorf("the channel holds %d visitors and %d conversations, want %d of each", v, cv, visitors)
 	}
 }
+
+// TestDerivedIDStable pins derivedID's output: ids already on the bus were
+// made by it, and a resend or a replay must derive the same ones. The
+// values were made by the first form, which hashed through sha256.New.
+func TestDerivedIDStable(t *testing.T) {
+	for _, tc := range []struct {
+		kind  string
+		parts []string
+		want  string
+	}{
+		{"msg", []string{"acme", "v-1", "c-1"}, "chat-msg-37f3a60eae559e3c77e75814cd278ea7"},
+		{"conv", nil, "chat-conv-2ec3e47dcf05a139d895b271f899f0da"},
+		{"dlv", []string{"acme", "", "Привет"}, "chat-dlv-22ead0c9e4848fece4ba52fe307c7957"},
+		// Longer than the stack buffer.
+		{"queued", []string{"acme", strings.Repeat("x", 300), "c"}, "chat-queued-1c02b37bea47b110deffdc95f6d3ab11"},
+	} {
+		if got := derivedID(tc.kind, tc.parts...); got != tc.want {
+			t.Errorf("derivedID(%q, %q) = %s, want %s", tc.kind, tc.parts, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { derivedID("msg", "acme", "v-1", "c-1") }); n != 1 {
+		t.Errorf("derivedID allocates %v times, want once (the id)", n)
+	}
+}
