@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net/http"
@@ -503,8 +504,24 @@ var noteNamespace = uuid.MustParse("0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61")
 // clientDerivedID is the id of what an agent's client sent with clientID
 // into a conversation: the same inputs always give the same id, so a repeat
 // is recognised as one.
+// It is uuid.NewSHA1(ns, the four joined by zero bytes), hashed from the
+// stack: a reply makes one, and only the id's string is allocated.
 func clientDerivedID(ns uuid.UUID, tenant, conversation, account, clientID string) string {
-	return uuid.NewSHA1(ns, []byte(tenant+"\x00"+conversation+"\x00"+account+"\x00"+clientID)).String()
+	var in [256]byte
+	b := append(in[:0], ns[:]...)
+	b = append(b, tenant...)
+	b = append(b, 0)
+	b = append(b, conversation...)
+	b = append(b, 0)
+	b = append(b, account...)
+	b = append(b, 0)
+	b = append(b, clientID...)
+	sum := sha1.Sum(b)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5 (name-based, SHA-1)
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
 }
 
 func (i *Inbox) handleNote(w http.ResponseWriter, r *http.Request) {

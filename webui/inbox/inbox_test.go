@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
 	"github.com/hotline-hub/hotline/bus"
@@ -535,5 +537,26 @@ func TestVoidFactsIgnored(t *testing.T) {
 	a1.must(200, "PUT", a1.path("me/presence"), map[string]any{"presence": "away"})
 	if d := a1.conv("conv-v"); d.Status != StatusResolved || d.AgentID != a1.id {
 		t.Fatalf("after a void abandon: %+v", d.Summary)
+	}
+}
+
+// TestClientDerivedIDIsNewSHA1 checks clientDerivedID against the uuid
+// package's name-based ids, which made the ids already stored.
+func TestClientDerivedIDIsNewSHA1(t *testing.T) {
+	for _, in := range [][4]string{
+		{"acme", "conv-1", "a-1", "c-1"},
+		{"", "", "", ""},
+		{"acme", "chat-conv-2ec3e47dcf05a139d895b271f899f0da", "7c9e6679-7425-40de-944b-e07fc1f90ae7", "Привет\x00ещё"},
+		{"acme", strings.Repeat("c", 300), "a", "x"}, // longer than the stack buffer
+	} {
+		for _, ns := range []uuid.UUID{replyNamespace, noteNamespace} {
+			want := uuid.NewSHA1(ns, []byte(in[0]+"\x00"+in[1]+"\x00"+in[2]+"\x00"+in[3])).String()
+			if got := clientDerivedID(ns, in[0], in[1], in[2], in[3]); got != want {
+				t.Errorf("clientDerivedID(%s, %q) = %s, want %s", ns, in, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { clientDerivedID(replyNamespace, "acme", "conv-1", "a-1", "c-1") }); n != 1 {
+		t.Errorf("clientDerivedID allocates %v times, want once (the id)", n)
 	}
 }
