@@ -159,9 +159,7 @@ func (hk headerKeys) intern(k []byte) string {
 		return s
 	}
 	s := string(k)
-	if len(hk) < maxHeaderKeys && len(k) <= maxHeaderKeyLen {
-		hk[s] = s
-	}
+	hk.keep(s)
 	return s
 }
 
@@ -173,10 +171,15 @@ func (hk headerKeys) internString(k string) string {
 		return s
 	}
 	s := strings.Clone(k)
-	if len(hk) < maxHeaderKeys && len(k) <= maxHeaderKeyLen {
+	hk.keep(s)
+	return s
+}
+
+// keep adds s to hk within its bounds.
+func (hk headerKeys) keep(s string) {
+	if len(hk) < maxHeaderKeys && len(s) <= maxHeaderKeyLen {
 		hk[s] = s
 	}
-	return s
 }
 
 // decodeMessageKeys is decodeMessage, taking header names from keys when

@@ -186,8 +186,9 @@ type cursor struct {
 var errNoData = errors.New("no data")
 
 // read returns the next record, or nil if none is durable yet. A record
-// from the tail cache comes with the memo its deliveries share (and its
-// Message is shared: read-only); one read from the files with a nil memo.
+// from the tail cache comes with its cachedRecord, whose delivery and memo
+// its deliveries share (and its Message is shared: read-only); one read
+// from the files with a nil cachedRecord.
 func (c *cursor) read() (*bus.Message, frameHead, *cachedRecord, error) {
 	for c.next < c.p.durable.Load() {
 		if r := c.p.tail.get(c.next); r != nil {

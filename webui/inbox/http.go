@@ -504,6 +504,7 @@ var noteNamespace = uuid.MustParse("0b6b2f0e-7d1a-4b8e-9c3d-5e2f8a9d4c61")
 // clientDerivedID is the id of what an agent's client sent with clientID
 // into a conversation: the same inputs always give the same id, so a repeat
 // is recognised as one.
+//
 // It is uuid.NewSHA1(ns, the four joined by zero bytes), hashed from the
 // stack: a reply makes one, and only the id's string is allocated.
 func clientDerivedID(ns uuid.UUID, tenant, conversation, account, clientID string) string {
