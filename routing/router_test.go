@@ -351,16 +351,19 @@ func TestRestartChangesNoAssignment(t *testing.T) {
 		publish(t, b, newEvent(t, event.ConversationQueued, fmt.Sprintf("c%d", i), &event.ConversationQueuedData{Queue: "general"},
 			event.WithChannel(event.ChannelChat), event.WithContact(fmt.Sprintf("k%d", i))))
 	}
-	waitFor(t, "four assignments", func() bool {
-		n := 0
+	// Four assigned, and the three others folded too: the queued events
+	// of the last ones may come after the assignments in the log.
+	waitFor(t, "four assignments and seven conversations", func() bool {
+		n, all := 0, 0
 		in.view(func(st *State) {
 			for _, c := range st.Conversations() {
+				all++
 				if c.Status == Assigned {
 					n++
 				}
 			}
 		})
-		return n == 4
+		return n == 4 && all == 7
 	})
 	stopRouter(t, rcancel, errc)
 	var before string
