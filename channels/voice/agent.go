@@ -189,7 +189,9 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 		leg.sess.Close()
 		return
 	}
+	c.setAnswering(leg, nil)
 	if err := c.publish(ctx, accepted, answered); err != nil {
+		c.setAnswering(nil, leg)
 		log.Error("agent answered but the assignment was not published", "err", err)
 		leg.hangup()
 		leg.sess.Close()
@@ -198,6 +200,7 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 	}
 	log.Info("agent answered", "ring_ms", leg.ringMs)
 	if !c.handOver(leg) {
+		c.setAnswering(nil, leg)
 		leg.hangup()
 		leg.sess.Close()
 	}

@@ -71,6 +71,11 @@ type call struct {
 	totals talkTotals
 	// leg is the agent leg the call is bridged to (guarded by mu).
 	leg *agentLeg
+	// answering is the leg whose answer is being published, until the
+	// caller talks to it (guarded by mu): the assignment is on the bus
+	// before its Publish returns, so routing's verdict on a transfer (or
+	// a hold request) about it can arrive first, and must not be dropped.
+	answering *agentLeg
 	// ack receives the body of the caller's ACK of a call answered with
 	// the hub's offer (late offer, no SDP in the INVITE).
 	ack chan []byte

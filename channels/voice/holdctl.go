@@ -91,16 +91,34 @@ func (c *call) send(req control) bool {
 	}
 }
 
-// bridgedLeg returns the agent leg the call talks to, or nil.
+// bridgedLeg returns the agent leg the call talks to, or else the one
+// whose answer is being published (a control about it waits in c.ctl for
+// the talk), or nil.
 func (c *call) bridgedLeg() *agentLeg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.leg
+	if c.leg != nil {
+		return c.leg
+	}
+	return c.answering
 }
 
 func (c *call) setLeg(l *agentLeg) {
 	c.mu.Lock()
 	c.leg = l
+	if l != nil && c.answering == l {
+		c.answering = nil
+	}
+	c.mu.Unlock()
+}
+
+// setAnswering marks l as the leg whose answer is being published (nil
+// unmarks it, if it is still the one marked).
+func (c *call) setAnswering(l, was *agentLeg) {
+	c.mu.Lock()
+	if l != nil || c.answering == was {
+		c.answering = l
+	}
 	c.mu.Unlock()
 }
 

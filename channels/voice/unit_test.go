@@ -239,3 +239,33 @@ func TestHA1(t *testing.T) {
 		t.Fatalf("HA1 = %s", got)
 	}
 }
+
+// The leg whose answer is being published counts as the call's leg for
+// controls (routing's verdict on a transfer can arrive while that Publish
+// waits for its sync) until the caller talks to it; unmarking it leaves a
+// leg marked since in place.
+func TestAnsweringLegTakesControls(t *testing.T) {
+	c := &call{}
+	alice, bob := &agentLeg{agentID: "alice"}, &agentLeg{agentID: "bob"}
+	if c.bridgedLeg() != nil {
+		t.Fatal("a new call has a leg")
+	}
+	c.setAnswering(alice, nil)
+	if c.bridgedLeg() != alice {
+		t.Fatal("the leg being answered is not the call's leg for controls")
+	}
+	c.setLeg(alice)
+	c.setLeg(nil)
+	if c.bridgedLeg() != nil {
+		t.Fatal("the talk ended, yet the answered leg is still marked")
+	}
+	c.setAnswering(bob, nil)
+	c.setAnswering(nil, alice)
+	if c.bridgedLeg() != bob {
+		t.Fatal("unmarking an earlier leg unmarked the one being answered now")
+	}
+	c.setAnswering(nil, bob)
+	if c.bridgedLeg() != nil {
+		t.Fatal("a leg whose answer failed is still marked")
+	}
+}
