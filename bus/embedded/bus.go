@@ -16,16 +16,31 @@
 // shared by the whole bus. One committer goroutine takes everything
 // enqueued on every partition since its last cycle, writes it to the WAL
 // as CRC-framed entries (topic, partition, first offset, and the records
-// exactly as they go to the partition's segment) with one pwrite, and
-// issues ONE fdatasync for the cycle, however many partitions and topics it
-// touches. Only then does it write each partition's records into the
-// partition's active segment, without syncing (the page cache, which
-// readers read through), move the partition's durable end, which is as far
-// as readers read, and release the publishers. No consumer ever sees a
-// record that is not in the synced WAL. Publishers that the last cycle
-// released and that publish again at once join the next cycle (the
-// committer yields to them before collecting), so N publishers of single
-// events share one fdatasync, not one per partition.
+// exactly as they go to the partition's segment) with one pwrite, writes
+// each partition's records into the partition's active segment, without
+// syncing (the page cache, which readers read through), and moves the
+// partition's written end, which is as far as readers read. It then hands
+// the cycle to the syncer and goes on with the next one. The syncer issues
+// ONE fdatasync of the WAL for every cycle written since its last one,
+// however many partitions and topics they touch, and only then releases
+// their publishers. Publishers that the syncer released and that publish
+// again at once join the next cycle (the committer yields to them before
+// collecting), so N publishers of single events share one fdatasync, not
+// one per partition. The committer runs at most 16 MiB of WAL ahead of the
+// syncer.
+//
+// So consumers in the process see a record as soon as it is written, while
+// the disk's flush (a fraction of a millisecond, now and then a hundred
+// milliseconds) delays only its publisher's acknowledgement. A written
+// record survives the process's crash (kill -9: the kernel has it), which
+// is what the acknowledgement promises too. Only a crash of the machine
+// can lose a record a consumer saw, and only one that was never
+// acknowledged. Recovery then cuts the log at the first damaged entry,
+// losing with it everything written after, so what consumers published in
+// reaction to the lost records (later in the same WAL) is lost with them,
+// and no consumer group resumes past the new end (see Consumer groups). A
+// chat customer whose message was not acknowledged sends it again, with
+// the same client id and so the same event ids.
 //
 // A checkpoint (every CheckpointInterval, when the WAL passed 64 MiB since
 // the last one, after recovery and on Close) takes a cut between two
@@ -78,7 +93,10 @@
 // rebalanced when a member joins or leaves. Acknowledgements become
 // committed offsets through commit.Tracker and are written (temp file,
 // fsync, rename, directory fsync) every CommitInterval, on
-// Subscription.Close and on Bus.Close.
+// Subscription.Close and on Bus.Close. A committed offset past the end of
+// the log at Open (records a crash of the machine took before they were
+// synced) resumes the group at the end, so it reads the records that take
+// those offsets next.
 package embedded
 
 import (
@@ -211,6 +229,8 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 	if err := b.cm.checkpoint(); err != nil {
 		return fail(fmt.Errorf("embedded: checkpoint after recovery: %w", err))
 	}
+	// What recovery kept is in the partition files the checkpoint synced.
+	w.synced.Store(w.pos)
 	log.Debug("embedded bus: open", "dir", cfg.Dir, "topics", len(b.topics), "wal_entries_replayed", replayed, "took", time.Since(start))
 	b.tailRecords, b.tailBytes = tailCacheRecords, tailCacheBytes
 	go b.cm.run()
@@ -465,7 +485,7 @@ func (b *Bus) Subscribe(ctx context.Context, topicName string, opts bus.Subscrib
 			off, ok := opts.Offsets[p]
 			if !ok {
 				if opts.Start == bus.StartLatest {
-					off = part.durable.Load()
+					off = part.end.Load()
 				} else {
 					off = part.oldest()
 				}
@@ -509,7 +529,7 @@ func (b *Bus) EndOffsets(ctx context.Context, topicName string) (map[int]int64, 
 		return out, nil
 	}
 	for i, p := range t.parts {
-		out[i] = p.durable.Load()
+		out[i] = p.end.Load()
 	}
 	return out, nil
 }

@@ -13,9 +13,11 @@ import (
 )
 
 // committer is the bus's one writer: it takes what publishers enqueued on
-// every partition, writes it to the write-ahead log with one write and one
-// fdatasync, then into the partition files (page cache only), and releases
-// the publishers.
+// every partition, writes it to the write-ahead log with one write, then
+// into the partition files (page cache only), where readers see it, and
+// hands the cycle to its syncer, which fdatasyncs the WAL once for every
+// cycle written while it synced the last, and releases the publishers.
+// Readers do not wait for the disk's flush; publishers do.
 type committer struct {
 	b    *Bus
 	w    *wal
@@ -35,6 +37,30 @@ type committer struct {
 	ckptKick chan struct{}
 	stopCkpt chan struct{}
 	ckptDone chan struct{}
+
+	// The syncer's queue, guarded by smu: cycles written and not yet
+	// synced, in WAL order, and their bytes. scond signals both ways: a
+	// cycle queued, a sync done.
+	smu      sync.Mutex
+	scond    *sync.Cond
+	sjobs    []syncJob
+	unsynced int64
+	sstop    bool
+	syncDone chan struct{}
+	serr     error // the syncer's: a failed sync, which fails every later one
+}
+
+// maxUnsynced bounds how far (in WAL bytes) the committer writes ahead of
+// the syncer before it waits for a sync.
+const maxUnsynced = 16 << 20
+
+// syncJob is one written cycle waiting for its sync: its publishers are
+// released once the WAL is synced up to end.
+type syncJob struct {
+	seg *walSegment // nil if the cycle's WAL write failed
+	end int64
+	n   int64 // bytes written
+	bts []*batch
 }
 
 // item is one partition's batch of a cycle.
@@ -59,7 +85,17 @@ func (c *committer) queue(p *partition) {
 }
 
 func (c *committer) run() {
-	defer close(c.done)
+	c.scond = sync.NewCond(&c.smu)
+	c.syncDone = make(chan struct{})
+	go c.syncLoop()
+	defer func() {
+		c.smu.Lock()
+		c.sstop = true
+		c.scond.Broadcast()
+		c.smu.Unlock()
+		<-c.syncDone
+		close(c.done)
+	}()
 	var items []item
 	for {
 		c.qmu.Lock()
@@ -73,9 +109,10 @@ func (c *committer) run() {
 			return
 		}
 		c.qmu.Unlock()
-		// Publishers released by the last cycle are runnable and about to
-		// publish again: let them enqueue first so they share this cycle's
-		// fdatasync instead of waiting a whole cycle for the next one.
+		// Publishers just released by the syncer are runnable and about
+		// to publish again: let them enqueue first, so they share this
+		// cycle's write (and the next fdatasync) instead of each making
+		// a cycle of its own.
 		for range 16 {
 			n := c.seq.Load()
 			runtime.Gosched()
@@ -106,14 +143,17 @@ func (c *committer) run() {
 		}
 		clear(parts)
 		c.spq = parts
-		c.cycle(items)
+		start := c.w.pos
+		seg := c.cycle(items)
+		job := syncJob{seg: seg, end: c.w.pos, n: c.w.pos - start, bts: make([]*batch, len(items))}
 		big := c.w.pos-c.w.ckpt >= walCheckpointBytes
 		c.w.mu.Unlock()
-		for _, it := range items {
-			// The ring holds what it keeps of the publishers' messages;
-			// the batch pins none of them any longer.
+		for i, it := range items {
+			job.bts[i] = it.bt
+			// The WAL and the segment have the frames, the ring what it
+			// keeps of the publishers' messages: the batch pins none of
+			// them any longer, and its buffers go to the next batch.
 			clear(it.bt.msgs)
-			close(it.bt.done)
 			if cap(it.bt.buf) <= keepBuffer {
 				it.p.mu.Lock()
 				it.p.freeBuf = it.bt.buf[:0]
@@ -124,6 +164,7 @@ func (c *committer) run() {
 			}
 		}
 		clear(items)
+		c.toSync(job)
 		if big {
 			select {
 			case c.ckptKick <- struct{}{}:
@@ -133,13 +174,104 @@ func (c *committer) run() {
 	}
 }
 
-// cycle writes the batches of one cycle: WAL entries in one write, one
-// fdatasync, then the partition files. c.w.mu is held.
-func (c *committer) cycle(items []item) {
+// toSync queues a written cycle for the syncer, first waiting while the
+// syncer is more than maxUnsynced behind.
+func (c *committer) toSync(job syncJob) {
+	c.smu.Lock()
+	for c.unsynced > maxUnsynced {
+		c.scond.Wait()
+	}
+	c.sjobs = append(c.sjobs, job)
+	c.unsynced += job.n
+	c.scond.Broadcast()
+	c.smu.Unlock()
+}
+
+// syncLoop is the syncer: it takes every cycle written since its last
+// sync, syncs the WAL through the last of them with one fdatasync, and
+// releases their publishers. It runs until the committer stops and has
+// nothing more queued.
+func (c *committer) syncLoop() {
+	defer close(c.syncDone)
+	var jobs []syncJob
+	for {
+		c.smu.Lock()
+		for len(c.sjobs) == 0 && !c.sstop {
+			c.scond.Wait()
+		}
+		if len(c.sjobs) == 0 {
+			c.smu.Unlock()
+			return
+		}
+		jobs, c.sjobs = c.sjobs, jobs[:0]
+		c.smu.Unlock()
+
+		n, err := c.syncJobs(jobs)
+		for _, j := range jobs {
+			for _, bt := range j.bts {
+				if bt.err == nil {
+					bt.err = err
+				}
+				close(bt.done)
+			}
+		}
+		clear(jobs)
+		c.smu.Lock()
+		c.unsynced -= n
+		c.scond.Broadcast()
+		c.smu.Unlock()
+	}
+}
+
+// syncJobs syncs the WAL through the last of jobs and returns the bytes
+// the jobs wrote and the error the publishers get (nil once synced). Only
+// the last segment can hold unsynced writes (wal.write syncs a segment
+// before the next one is used), so that is the one it syncs.
+func (c *committer) syncJobs(jobs []syncJob) (int64, error) {
+	var n int64
+	var seg *walSegment
+	var end int64
+	for _, j := range jobs {
+		n += j.n
+		if j.seg != nil {
+			seg, end = j.seg, j.end
+		}
+	}
+	if c.serr != nil {
+		// After a failed fdatasync a later one may succeed without the
+		// data having reached the disk: nothing written since counts.
+		return n, c.serr
+	}
 	w := c.w
+	if seg == nil || end <= w.synced.Load() {
+		return n, nil
+	}
+	if err := w.sync(seg, end); err != nil {
+		w.mu.Lock()
+		if w.failed == nil {
+			w.failed = fmt.Errorf("embedded: write-ahead log: %w", err)
+			c.b.log.Error("embedded bus: write-ahead log sync failed; the bus refuses publishes until it is reopened", "err", err)
+		}
+		c.serr = w.failed
+		w.mu.Unlock()
+		return n, c.serr
+	}
+	return n, nil
+}
+
+// cycle writes the batches of one cycle: WAL entries in one write, then
+// the partition files, which readers then see. It returns the WAL segment
+// written, nil if the WAL refused the write. c.w.mu is held.
+func (c *committer) cycle(items []item) *walSegment {
+	w := c.w
+	var seg *walSegment
 	if w.failed == nil {
 		buf := w.buf[:0]
 		pos := w.pos
+		// Every entry names the position the WAL is synced up to as it
+		// is written: recovery tells a torn unsynced tail from
+		// corruption by it (see the WAL format).
+		synced := w.synced.Load()
 		for _, it := range items {
 			// Seal the frames once: these bytes go to the WAL and, as they
 			// are, to the partition's segments.
@@ -161,7 +293,7 @@ func (c *committer) cycle(items []item) {
 					n += fl
 					cnt++
 				}
-				buf = appendWALEntry(buf, pos+int64(len(buf)), pos, it.p.t.name, it.p.id, first, cnt, rec[:n])
+				buf = appendWALEntry(buf, pos+int64(len(buf)), synced, it.p.t.name, it.p.id, first, cnt, rec[:n])
 				rec, first = rec[n:], first+int64(cnt)
 			}
 		}
@@ -169,7 +301,8 @@ func (c *committer) cycle(items []item) {
 			panic("embedded: WAL position moved while encoding")
 		}
 		// Entries were encoded for w.pos; a new segment starts at w.pos too.
-		if err := w.write(buf); err != nil {
+		var err error
+		if seg, err = w.write(buf); err != nil {
 			w.failed = fmt.Errorf("embedded: write-ahead log: %w", err)
 			c.b.log.Error("embedded bus: write-ahead log write failed; the bus refuses publishes until it is reopened", "err", err)
 		}
@@ -198,6 +331,7 @@ func (c *committer) cycle(items []item) {
 			it.bt.err = p.failed
 		}
 	}
+	return seg
 }
 
 // checkpointLoop checkpoints every CheckpointInterval, and sooner when the
@@ -242,7 +376,7 @@ func (c *committer) checkpoint() error {
 	for _, t := range topics {
 		ends := make([]int64, len(t.parts))
 		for i, p := range t.parts {
-			ends[i] = p.durable.Load()
+			ends[i] = p.end.Load()
 			if ends[i] != p.ckptNext.Load() {
 				todo = append(todo, synced{p, p.active(), ends[i]})
 			}

@@ -156,7 +156,7 @@ func TestCrashRecovery(t *testing.T) {
 		tp := b.topics["crash"]
 		var total int64
 		for _, p := range tp.parts {
-			total += p.durable.Load()
+			total += p.end.Load()
 		}
 		got := readAll(t, b, "crash", bus.SubscribeOptions{}, int(total))
 		seen := make(map[string]bool, len(got))
@@ -179,7 +179,7 @@ func TestCrashRecovery(t *testing.T) {
 		g := tp.group("g")
 		g.mu.Lock()
 		for p, off := range g.committed {
-			if end := tp.parts[p].durable.Load(); off > end {
+			if end := tp.parts[p].end.Load(); off > end {
 				t.Errorf("round %d: group committed offset %d of partition %d is past the log's end %d", round, off, p, end)
 			}
 		}

@@ -88,10 +88,11 @@ func (t *topic) loadGroups() error {
 			if err != nil || p < 0 || p >= len(t.parts) || off < 0 {
 				return fmt.Errorf("embedded: unreadable group offsets file %s: bad entry %q: %d", path, ps, off)
 			}
-			if end := t.parts[p].durable.Load(); off > end {
-				// The log is shorter than the group remembers (segment files
-				// removed by hand?): resume at its end rather than wait for
-				// offsets that may never come.
+			if end := t.parts[p].end.Load(); off > end {
+				// The log is shorter than the group remembers: a crash of the
+				// machine lost records the group had read before they were
+				// synced (or segment files were removed by hand). Resume at
+				// the end, where the next records will be.
 				t.b.log.Warn("embedded bus: committed offset past the end of the log; resuming at the end",
 					"topic", t.name, "group", gf.Group, "partition", p, "committed", off, "end", end, "file", path)
 				off = end
@@ -227,7 +228,7 @@ func (g *group) startFor(p int, start bus.Start) int64 {
 	part := g.t.parts[p]
 	var off int64
 	if start == bus.StartLatest {
-		off = part.durable.Load()
+		off = part.end.Load()
 	} else {
 		off = part.oldest()
 	}

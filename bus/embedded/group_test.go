@@ -3,8 +3,10 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -347,13 +349,56 @@ func TestRetentionAge(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	p := b.topics["t"].parts[0]
-	if p.durable.Load() != 40 {
-		t.Fatalf("durable end %d", p.durable.Load())
+	if p.end.Load() != 40 {
+		t.Fatalf("written end %d", p.end.Load())
 	}
 	// The active segment stays, and publishing goes on.
 	publish(t, b, "t", bus.Message{Value: []byte("x")})
 	got := readAll(t, b, "t", bus.SubscribeOptions{}, int(41-p.oldest()))
 	if string(got[len(got)-1].Value) != "x" {
 		t.Fatal("last record is not the new one")
+	}
+}
+
+// A crash of the machine can take records that a group had read (and
+// committed) before they were synced: at Open the group's committed offset
+// is past the log's end. The group resumes at the end and gets the records
+// published next, which take those offsets, instead of waiting past them.
+func TestGroupOffsetPastEndResumesAtEnd(t *testing.T) {
+	dir := t.TempDir()
+	b := mustOpen(t, Config{Dir: dir, Partitions: 1}, nil)
+	for i := range 5 {
+		publish(t, b, "t", bus.Message{Value: []byte(fmt.Sprint(i))})
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gf := filepath.Join(dir, "topics", "t", "groups", "g.json")
+	if err := os.MkdirAll(filepath.Dir(gf), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gf, []byte(`{"group":"g","offsets":{"0":9}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	b = mustOpen(t, Config{Dir: dir, Partitions: 1}, slog.New(slog.NewTextHandler(&logs, nil)))
+	defer b.Close()
+	if l := logs.String(); !strings.Contains(l, "committed offset past the end of the log") || !strings.Contains(l, "committed=9") || !strings.Contains(l, "end=5") {
+		t.Errorf("no warning naming the committed offset and the end: %q", l)
+	}
+	publish(t, b, "t", bus.Message{Value: []byte("after")})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := b.Subscribe(ctx, "t", bus.SubscribeOptions{Group: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := s.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Offset != 5 || string(d.Value) != "after" {
+		t.Fatalf("the group got %s %q, want offset 5 \"after\"", d, d.Value)
 	}
 }

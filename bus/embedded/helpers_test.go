@@ -21,7 +21,7 @@ func (b *Bus) lag(topicName, groupName string) int64 {
 	}
 	var lag int64
 	for i, p := range t.parts {
-		lag += p.durable.Load() - g.committed[i]
+		lag += p.end.Load() - g.committed[i]
 	}
 	return lag
 }

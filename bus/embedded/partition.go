@@ -29,7 +29,7 @@ const (
 )
 
 // partition is one append-only log: a directory of segments, the bus-wide
-// goroutine that group-commits what publishers enqueue, and the durable end
+// goroutine that group-commits what publishers enqueue, and the written end
 // readers may read up to.
 type partition struct {
 	b   *Bus
@@ -57,10 +57,10 @@ type partition struct {
 	// act is the segment being written (the last of segs), owned by the
 	// committer (and by open and stop, before and after it runs).
 	act *segment
-	// durable is the offset after the last record that is in the synced
-	// write-ahead log (and written to the segment, maybe only in the page
-	// cache). Readers never read at or past it.
-	durable atomic.Int64
+	// end is the offset after the last record written to the write-ahead
+	// log and to the segment (maybe only in the page cache; the syncer
+	// makes it durable later). Readers never read at or past it.
+	end atomic.Int64
 	// ckptNext is the offset up to which the last checkpoint made the
 	// segments durable on their own.
 	ckptNext atomic.Int64
@@ -69,7 +69,7 @@ type partition struct {
 	// the background (committer-owned; nil if none).
 	spare *spare
 
-	// tail holds the most recent durable records (see
+	// tail holds the most recent records (see
 	// tailcache.go); cacheScratch is the committer's buffer for filling it.
 	tail         tailCache
 	cacheScratch []*cachedRecord
@@ -183,7 +183,7 @@ func openPartition(b *Bus, t *topic, id int, trusted int64) (*partition, error) 
 			Reason: fmt.Sprintf("the partition ends at offset %d but the checkpoint recorded it durable up to %d", next, trusted)})
 	}
 	p.nextOff = next
-	p.durable.Store(next)
+	p.end.Store(next)
 	p.ckptNext.Store(min(trusted, next))
 	p.pend = newBatch(nil, nil, next)
 	if act.capacity-act.size.Load() < firstSegment/2 {
@@ -338,10 +338,10 @@ func (p *partition) enqueue(msgs []bus.Message, idx []int, unixNano int64) (*bat
 	return bt, nil
 }
 
-// write stores a batch whose frames are sealed and in the synced
-// write-ahead log: in chunks that fit the active segment (rolling to a new
+// write stores a batch whose frames are sealed and written to the
+// write-ahead log (not necessarily synced yet): in chunks that fit the active segment (rolling to a new
 // one when full), without fdatasync (the checkpoint syncs), moving the
-// durable end past each chunk. Readers read it through the page cache.
+// written end past each chunk. Readers read it through the page cache.
 // Called by the committer (and by recovery before it starts).
 func (p *partition) write(bt *batch) error {
 	if p.failed != nil {
@@ -392,12 +392,12 @@ func (p *partition) write(bt *batch) error {
 		if maxTime > s.maxTime.Load() {
 			s.maxTime.Store(maxTime)
 		}
-		// Into the ring before the durable end moves: a reader that sees
+		// Into the ring before the written end moves: a reader that sees
 		// the new end finds them there.
 		p.cacheChunk(chunk, off, bt.kept(off, cnt))
 		s.size.Store(size + int64(n))
 		s.next.Store(off + int64(cnt))
-		p.durable.Store(off + int64(cnt))
+		p.end.Store(off + int64(cnt))
 		p.t.wake()
 		buf, off = buf[n:], off+int64(cnt)
 	}

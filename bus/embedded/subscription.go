@@ -76,7 +76,7 @@ func (s *subscription) release(p int) {
 	s.signal()
 }
 
-// Receive returns the next durable message of the partitions s reads.
+// Receive returns the next written message of the partitions s reads.
 func (s *subscription) Receive(ctx context.Context) (*bus.Delivery, error) {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -171,7 +171,7 @@ func (s *subscription) Close() error {
 	return s.closeErr
 }
 
-// cursor reads one partition from a position, never past the durable end:
+// cursor reads one partition from a position, never past the written end:
 // from the partition's tail cache when it holds the next record, else
 // through pread, a chunk at a time.
 type cursor struct {
@@ -185,12 +185,12 @@ type cursor struct {
 
 var errNoData = errors.New("no data")
 
-// read returns the next record, or nil if none is durable yet. A record
+// read returns the next record, or nil if none is written yet. A record
 // from the tail cache comes with its cachedRecord, whose delivery and memo
 // its deliveries share (and its Message is shared: read-only); one read
 // from the files with a nil cachedRecord.
 func (c *cursor) read() (*bus.Message, frameHead, *cachedRecord, error) {
-	for c.next < c.p.durable.Load() {
+	for c.next < c.p.end.Load() {
 		if r := c.p.tail.get(c.next); r != nil {
 			h := frameHead{offset: c.next, unixNano: r.unixNano}
 			c.next++

@@ -11,10 +11,10 @@ import (
 // The tail cache: every subscription of the process that reads a
 // partition near its end (the usual case: consumers keep up) takes the
 // records from one in-memory ring instead of reading and decoding the
-// segment files itself. The committer adds each record once, after the
-// write-ahead log holding it is synced and before it moves the partition's
-// durable end, so a reader finds in the ring only what it may read anyway;
-// readers check the durable end first, as for the files. A record is kept
+// segment files itself. The committer adds each record once, after it
+// wrote it to the write-ahead log and before it moves the partition's
+// written end, so a reader finds in the ring only what it may read anyway;
+// readers check the written end first, as for the files. A record is kept
 // as the message its publisher handed to Publish (the publisher's buffers,
 // which it may not modify afterwards: see bus.Publisher), normalised to
 // what decoding its frame gives (keepMessage): a ring hit skips pread,
@@ -23,7 +23,7 @@ import (
 // off) is decoded from its frame. A reader below the ring (lagging,
 // replaying) reads the files as before, with their corruption checks; the
 // records in the ring are always a run of consecutive offsets ending at the
-// durable end, never older than the oldest retained record (retention trims
+// written end, never older than the oldest retained record (retention trims
 // it), and the ring starts empty at Open (recovery does not fill it).
 //
 // Every delivery of one cached record shares its bus.Message (read-only,
@@ -44,7 +44,7 @@ const (
 	tailCacheFirstSlots = 16
 )
 
-// cachedRecord is one durable record. Deliveries of it share its message
+// cachedRecord is one written record. Deliveries of it share its message
 // and memo.
 type cachedRecord struct {
 	// d is the record's delivery to every subscription without a group
@@ -75,7 +75,7 @@ func recordCost(dataSize int, m *bus.Message) int {
 		len(m.Headers)*int(unsafe.Sizeof(bus.Header{}))
 }
 
-// tailCache is a partition's ring of its most recent durable records.
+// tailCache is a partition's ring of its most recent records.
 // The committer adds (in offset order) and retention trims; readers get.
 type tailCache struct {
 	mu    sync.RWMutex
@@ -185,12 +185,12 @@ func (c *tailCache) stats() (n, bytes int, first int64) {
 	return c.n, c.bytes, c.first
 }
 
-// cacheChunk adds the frames of chunk (checked, sealed and in the synced
+// cacheChunk adds the frames of chunk (checked, sealed and written to the
 // write-ahead log; their first offset is first) to the partition's ring.
 // kept, when not nil, holds the messages the publishers handed over for
 // these frames, one per frame in order: the ring keeps their bytes (see
 // keepMessage). Without them (WAL replay) the frames are decoded. Called
-// by the committer before it moves the durable end past them.
+// by the committer before it moves the written end past them.
 func (p *partition) cacheChunk(chunk []byte, first int64, kept []bus.Message) {
 	maxRecords, maxBytes := p.b.tailRecords, p.b.tailBytes
 	if maxRecords <= 0 || maxBytes <= 0 {

@@ -26,7 +26,7 @@ func tailMsg(i int) bus.Message {
 	return m
 }
 
-// readCursor reads a partition from off to its durable end through a
+// readCursor reads a partition from off to its written end through a
 // cursor, noting which records came from the ring.
 func readCursor(t *testing.T, p *partition, off int64) (recs []*bus.Delivery, fromRing []bool) {
 	t.Helper()
@@ -174,7 +174,7 @@ func TestTailCacheBounds(t *testing.T) {
 		t.Fatalf("byte bound: ring holds %d records (%d bytes) from %d, want 4 (%d) from 21", n, bytes, first, 4*cost)
 	}
 	// A record over the byte bound is never cached and leaves the ring
-	// empty (it must stay a run up to the durable end); readers read it
+	// empty (it must stay a run up to the written end); readers read it
 	// from the file.
 	big := bus.Message{Value: make([]byte, 5*cost)}
 	publish(t, b2, "t", big)

@@ -43,7 +43,7 @@ func keepCases() []bus.Message {
 	}
 }
 
-// fromRing reads the partition from off to its durable end and fails
+// fromRing reads the partition from off to its written end and fails
 // unless every record came from the ring.
 func fromRing(t *testing.T, p *partition, off int64) []*bus.Delivery {
 	t.Helper()

@@ -22,7 +22,7 @@ type topic struct {
 	rr    atomic.Uint32 // round robin for messages without a key
 
 	// Receivers wait on wch, which the writers close (and replace) when a
-	// partition's durable end moves while someone waits.
+	// partition's written end moves while someone waits.
 	wmu     sync.Mutex
 	wch     chan struct{}
 	waiting bool
@@ -39,7 +39,7 @@ type topicMeta struct {
 
 const metaFile = "topic.json"
 
-// waitChan returns a channel closed at the next durable append.
+// waitChan returns a channel closed at the next append written.
 func (t *topic) waitChan() <-chan struct{} {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
@@ -50,7 +50,7 @@ func (t *topic) waitChan() <-chan struct{} {
 	return t.wch
 }
 
-// wake tells waiting receivers that a partition's durable end moved.
+// wake tells waiting receivers that a partition's written end moved.
 func (t *topic) wake() {
 	t.wmu.Lock()
 	if t.waiting {

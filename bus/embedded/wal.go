@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -25,7 +26,7 @@ import (
 //	0   u32  length of the rest of the entry
 //	4   u32  CRC-32C of bytes 8..4+length
 //	8   u64  WAL position of this entry
-//	16  u64  WAL position of the start of the write that carried it
+//	16  u64  WAL position up to which the log was synced when it was written
 //	24  i64  offset of the first record
 //	32  u32  record count
 //	36  u32  partition
@@ -34,10 +35,16 @@ import (
 //
 // The position field tells a stale entry of a recycled file (or the
 // remains of an earlier write) from a live one: an entry is live only if
-// it names the position it is read at. The write start tells a torn last
-// write (a live entry after the damage belongs to the same unsynced write)
-// from corruption (a live entry of a later write follows the damage: the
-// damaged one had been synced).
+// it names the position it is read at. The synced position tells a torn
+// tail from corruption. Writes go out before they are synced, several may
+// be unsynced at once, and a crash may keep any of their pages and lose
+// others: damage followed by a live entry that was written when the log
+// was synced only up to the damage, or less, is a tail that was never
+// synced (never acknowledged); a live entry written when the log was
+// synced past the damage proves the damaged bytes had been synced, and is
+// corruption. (Files written before writes were pipelined carry the start
+// of the entry's own write here, which was synced up to then, so they read
+// the same way.)
 const (
 	walHeader       = 42
 	walMaxEntry     = 1 << 30
@@ -67,20 +74,26 @@ type walSegment struct {
 	path     string
 	f        *os.File
 	capacity int64
+	// released is set before a checkpoint closes the segment: what it
+	// holds is in synced partition files, so the syncer need not sync it.
+	released atomic.Bool
 }
 
 // wal is the bus-wide write-ahead log, written by the committer.
 type wal struct {
 	dir string
-	// mu is held by the committer for a whole cycle (collect, WAL write
-	// and sync, partition writes) and by a checkpoint while it takes its
-	// snapshot, so a snapshot never sees half a cycle.
-	mu     sync.Mutex
-	segs   []*walSegment // oldest first; the last one is written
-	pos    int64         // WAL position of the next entry
-	ckpt   int64         // WAL position of the last checkpoint
-	spares []string      // recycled files, ready to become segments
-	prep   *spare        // a new segment file being made in the background
+	// mu is held by the committer for a whole cycle (collect, WAL write,
+	// partition writes) and by a checkpoint while it takes its snapshot,
+	// so a snapshot never sees half a cycle.
+	mu   sync.Mutex
+	segs []*walSegment // oldest first; the last one is written
+	pos  int64         // WAL position of the next entry
+	// synced is the WAL position up to which everything written is synced
+	// (the syncer and a segment change move it; it never goes back).
+	synced atomic.Int64
+	ckpt   int64    // WAL position of the last checkpoint
+	spares []string // recycled files, ready to become segments
+	prep   *spare   // a new segment file being made in the background
 	buf    []byte
 	failed error
 }
@@ -90,8 +103,8 @@ func walName(base int64) string { return fmt.Sprintf("%020d.wal", base) }
 // walEntrySize is the size of an entry for a topic and records.
 func walEntrySize(topic string, records int) int { return walHeader + len(topic) + records }
 
-// appendWALEntry appends a sealed entry at WAL position pos, in the write
-// starting at WAL position ws, to buf.
+// appendWALEntry appends a sealed entry at WAL position pos, written when
+// the WAL was synced up to position ws, to buf.
 func appendWALEntry(buf []byte, pos, ws int64, topic string, part int, first int64, n int, records []byte) []byte {
 	size := walEntrySize(topic, len(records))
 	start := len(buf)
@@ -115,7 +128,7 @@ func appendWALEntry(buf []byte, pos, ws int64, topic string, part int, first int
 type walEntry struct {
 	size    int
 	pos     int64
-	write   int64 // start of the write that carried it
+	write   int64 // the WAL was synced up to here when it was written
 	first   int64
 	n       int
 	part    int
@@ -348,8 +361,8 @@ func (w *wal) replay(from int64, apply func(e walEntry, file string, at int64) e
 }
 
 // liveAfter reports whether a live entry (CRC good, naming its own
-// position) of a write that began after byte at starts anywhere in s
-// after at.
+// position) written when the log was synced past byte at starts anywhere
+// in s after at.
 func (w *wal) liveAfter(s *walSegment, at int64) (int64, bool) {
 	const chunk = 4 << 20
 	buf := make([]byte, chunk+walHeader)
@@ -486,24 +499,68 @@ func (w *wal) prepare(s *walSegment) {
 // write-ahead log.
 var testHookSync func()
 
-// write appends buf (whole entries encoded for position w.pos) and syncs.
-func (w *wal) write(buf []byte) error {
+// write appends buf (whole entries encoded for position w.pos) without
+// syncing it, and returns the segment it went to; the syncer syncs it.
+// Only the last segment is ever written unsynced: before a write goes to
+// a new segment, the one before is synced, so a crash can damage nothing
+// but the end of the last segment.
+func (w *wal) write(buf []byte) (*walSegment, error) {
+	if k := len(w.segs); k > 0 && w.synced.Load() < w.pos {
+		if s := w.segs[k-1]; w.pos-s.base+int64(len(buf)) > s.capacity {
+			if err := w.sync(s, w.pos); err != nil {
+				return nil, err
+			}
+		}
+	}
 	s, err := w.active(int64(len(buf)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := s.f.WriteAt(buf, w.pos-s.base); err != nil {
-		return fmt.Errorf("write %s: %w", s.path, err)
-	}
-	if testHookSync != nil {
-		testHookSync()
-	}
-	if err := fdatasync(s.f, s.path); err != nil {
-		return err
+		return nil, fmt.Errorf("write %s: %w", s.path, err)
 	}
 	w.pos += int64(len(buf))
 	w.prepare(s)
-	return nil
+	return s, nil
+}
+
+// sync makes what was written to s durable and moves w.synced to at least
+// end. A segment a checkpoint released (whose records the checkpoint made
+// durable in the partition files) counts as synced. Safe to call without
+// w.mu, and concurrently with writes and other syncs.
+func (w *wal) sync(s *walSegment, end int64) error {
+	if testHookSync != nil {
+		testHookSync()
+	}
+	if err := syncData(s.f); err != nil && !s.released.Load() {
+		return fmt.Errorf("fdatasync %s: %w", s.path, err)
+	}
+	for {
+		cur := w.synced.Load()
+		if end <= cur || w.synced.CompareAndSwap(cur, end) {
+			return nil
+		}
+	}
+}
+
+// syncData is fdatasync(2) on f, holding f's descriptor open for the call,
+// so a concurrent Close cannot hand the number to another file meanwhile.
+func syncData(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = syscall.Fdatasync(int(fd)); serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // release drops the segments wholly before WAL position upto (the
@@ -512,6 +569,7 @@ func (w *wal) release(upto int64) {
 	for len(w.segs) > 1 && w.segs[1].base <= upto {
 		s := w.segs[0]
 		w.segs = w.segs[1:]
+		s.released.Store(true)
 		s.f.Close()
 		if len(w.spares) < walKeepSpares {
 			sp := filepath.Join(w.dir, fmt.Sprintf("spare-%d.free", s.base))
