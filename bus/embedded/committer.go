@@ -45,6 +45,7 @@ type committer struct {
 	scond    *sync.Cond
 	sjobs    []syncJob
 	unsynced int64
+	pending  int // records in sjobs
 	sstop    bool
 	syncDone chan struct{}
 	serr     error // the syncer's: a failed sync, which fails every later one
@@ -54,13 +55,35 @@ type committer struct {
 // the syncer before it waits for a sync.
 const maxUnsynced = 16 << 20
 
+// syncGap bounds how long the syncer waits for publishers before a sync.
+// A sync carries what was written since the last one; each fdatasync costs
+// some 60 µs of CPU in the kernel here, whatever it carries, so at
+// thousands of syncs a second fewer, fuller ones save a tenth of a core.
+// The syncer waits until as many records are written as the last sync
+// acknowledged (the publishers it released have published again: closed
+// loops, a lone publisher, never wait) or until syncGap has passed since
+// the last sync began, whichever comes first. Open-loop traffic (chat
+// customers) then shares syncs up to syncGap apart.
+const syncGap = 2 * time.Millisecond
+
+// syncWait is how long the syncer waits before syncing, with pending
+// records written since the last sync, which began at last and
+// acknowledged released records.
+func syncWait(pending, released int, last, now time.Time) time.Duration {
+	if pending >= released {
+		return 0
+	}
+	return max(0, last.Add(syncGap).Sub(now))
+}
+
 // syncJob is one written cycle waiting for its sync: its publishers are
 // released once the WAL is synced up to end.
 type syncJob struct {
-	seg *walSegment // nil if the cycle's WAL write failed
-	end int64
-	n   int64 // bytes written
-	bts []*batch
+	seg  *walSegment // nil if the cycle's WAL write failed
+	end  int64
+	n    int64 // bytes written
+	recs int   // records written
+	bts  []*batch
 }
 
 // item is one partition's batch of a cycle.
@@ -150,6 +173,7 @@ func (c *committer) run() {
 		c.w.mu.Unlock()
 		for i, it := range items {
 			job.bts[i] = it.bt
+			job.recs += it.bt.n
 			// The WAL and the segment have the frames, the ring what it
 			// keeps of the publishers' messages: the batch pins none of
 			// them any longer, and its buffers go to the next batch.
@@ -183,17 +207,27 @@ func (c *committer) toSync(job syncJob) {
 	}
 	c.sjobs = append(c.sjobs, job)
 	c.unsynced += job.n
+	c.pending += job.recs
 	c.scond.Broadcast()
 	c.smu.Unlock()
 }
 
 // syncLoop is the syncer: it takes every cycle written since its last
-// sync, syncs the WAL through the last of them with one fdatasync, and
-// releases their publishers. It runs until the committer stops and has
-// nothing more queued.
+// sync (waiting for more as syncWait says), syncs the WAL through the last
+// of them with one fdatasync, and releases their publishers. It runs until
+// the committer stops and has nothing more queued.
 func (c *committer) syncLoop() {
 	defer close(c.syncDone)
+	wake := time.AfterFunc(time.Hour, func() {
+		c.smu.Lock()
+		c.scond.Broadcast()
+		c.smu.Unlock()
+	})
+	wake.Stop()
+	defer wake.Stop()
 	var jobs []syncJob
+	var last time.Time // when the last sync began
+	released := 0      // records the last sync acknowledged
 	for {
 		c.smu.Lock()
 		for len(c.sjobs) == 0 && !c.sstop {
@@ -203,9 +237,18 @@ func (c *committer) syncLoop() {
 			c.smu.Unlock()
 			return
 		}
+		if d := syncWait(c.pending, released, last, time.Now()); d > 0 {
+			wake.Reset(d)
+			for !c.sstop && syncWait(c.pending, released, last, time.Now()) > 0 {
+				c.scond.Wait()
+			}
+			wake.Stop()
+		}
 		jobs, c.sjobs = c.sjobs, jobs[:0]
+		released, c.pending = c.pending, 0
 		c.smu.Unlock()
 
+		last = time.Now()
 		n, err := c.syncJobs(jobs)
 		for _, j := range jobs {
 			for _, bt := range j.bts {

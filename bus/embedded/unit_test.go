@@ -183,3 +183,28 @@ func TestFrameRoundTrip(t *testing.T) {
 		t.Errorf("zero frame: %v, want errBadLength", err)
 	}
 }
+
+// The syncer syncs at once when as many records are written as the last
+// sync acknowledged (a lone publisher, closed loops), else it waits out the
+// rest of syncGap since the last sync began.
+func TestSyncWait(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		pending, released int
+		since             time.Duration
+		want              time.Duration
+	}{
+		{1, 1, 0, 0},
+		{16, 16, 0, 0},
+		{20, 16, 0, 0},
+		{1, 0, 0, 0},
+		{15, 16, 0, syncGap},
+		{3, 9, syncGap / 4, syncGap * 3 / 4},
+		{3, 9, syncGap, 0},
+		{3, 9, 10 * syncGap, 0},
+	} {
+		if got := syncWait(c.pending, c.released, t0, t0.Add(c.since)); got != c.want {
+			t.Errorf("syncWait(%d pending, %d released, %s after the last sync) = %s, want %s", c.pending, c.released, c.since, got, c.want)
+		}
+	}
+}
