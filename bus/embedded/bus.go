@@ -78,11 +78,12 @@
 // last segment may hold anything a crash left of writes that were never
 // synced on their own: it is cut at the first damaged record and logged.
 // Then the WAL is replayed from the checkpoint: every entry's records that
-// the partition does not hold yet are appended again. A torn last WAL
-// write (a damaged entry followed by nothing of a later write: it was never
-// acknowledged) ends the WAL and is logged; damage followed by an entry of
-// a later write is corruption of acknowledged data and Open fails naming
-// the WAL file and position. Each entry names its own WAL position, so
+// the partition does not hold yet are appended again. A torn tail (a
+// damaged entry followed by nothing written after the log was synced past
+// it: it was never acknowledged) ends the WAL and is logged; damage
+// followed by an entry written once the log was synced past the damage is
+// corruption of acknowledged data and Open fails naming the WAL file and
+// position. Each entry names its own WAL position, so
 // stale entries of a recycled file are never taken for live ones. A
 // checkpoint then makes the recovered state the new starting point.
 //

@@ -404,8 +404,8 @@ func TestWALUnsyncedWritesTornTail(t *testing.T) {
 		t.Fatalf("%d WAL entries, want 9 (one per cycle)", len(entries))
 	}
 	for i := 6; i < 9; i++ {
-		if entries[i].write > int64(at[6]) {
-			t.Fatalf("entry %d says the WAL was synced up to %d, past entry 6 at %d, which was never synced", i, entries[i].write, at[6])
+		if entries[i].synced > int64(at[6]) {
+			t.Fatalf("entry %d says the WAL was synced up to %d, past entry 6 at %d, which was never synced", i, entries[i].synced, at[6])
 		}
 	}
 	// Entry 6 lost, 7 and 8 kept; the partition lost records 6 on.

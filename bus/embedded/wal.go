@@ -38,10 +38,10 @@ import (
 // it names the position it is read at. The synced position tells a torn
 // tail from corruption. Writes go out before they are synced, several may
 // be unsynced at once, and a crash may keep any of their pages and lose
-// others: damage followed by a live entry that was written when the log
-// was synced only up to the damage, or less, is a tail that was never
-// synced (never acknowledged); a live entry written when the log was
-// synced past the damage proves the damaged bytes had been synced, and is
+// others. Damage followed only by live entries written when the log was
+// synced up to the damage, or less, is cut as a torn tail: nothing proves
+// the damaged bytes were ever synced (acknowledged). A live entry written
+// when the log was synced past the damage proves they were, and that is
 // corruption. (Files written before writes were pipelined carry the start
 // of the entry's own write here, which was synced up to then, so they read
 // the same way.)
@@ -128,7 +128,7 @@ func appendWALEntry(buf []byte, pos, ws int64, topic string, part int, first int
 type walEntry struct {
 	size    int
 	pos     int64
-	write   int64 // the WAL was synced up to here when it was written
+	synced  int64 // the WAL was synced up to here when it was written
 	first   int64
 	n       int
 	part    int
@@ -165,7 +165,7 @@ func checkWALEntry(b []byte, pos int64) (walEntry, error) {
 	return walEntry{
 		size:    4 + l,
 		pos:     pos,
-		write:   int64(le.Uint64(b[16:])),
+		synced:  int64(le.Uint64(b[16:])),
 		first:   int64(le.Uint64(b[24:])),
 		n:       int(le.Uint32(b[32:])),
 		part:    int(le.Uint32(b[36:])),
@@ -385,7 +385,7 @@ func (w *wal) liveAfter(s *walSegment, at int64) (int64, bool) {
 			if _, err := s.f.ReadAt(e, start+int64(q)); err != nil {
 				continue
 			}
-			if ent, err := checkWALEntry(e, pos); err == nil && ent.write > s.base+at {
+			if ent, err := checkWALEntry(e, pos); err == nil && ent.synced > s.base+at {
 				return start + int64(q), true
 			}
 		}
