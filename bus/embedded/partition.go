@@ -339,9 +339,10 @@ func (p *partition) enqueue(msgs []bus.Message, idx []int, unixNano int64) (*bat
 }
 
 // write stores a batch whose frames are sealed and written to the
-// write-ahead log (not necessarily synced yet): in chunks that fit the active segment (rolling to a new
-// one when full), without fdatasync (the checkpoint syncs), moving the
-// written end past each chunk. Readers read it through the page cache.
+// write-ahead log (not necessarily synced yet): in chunks that fit the
+// active segment (rolling to a new one when full), without fdatasync (the
+// checkpoint syncs), moving the written end past each chunk. Readers read
+// it through the page cache.
 // Called by the committer (and by recovery before it starts).
 func (p *partition) write(bt *batch) error {
 	if p.failed != nil {
