@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -849,5 +850,60 @@ func TestCheckpointDropsWAL(t *testing.T) {
 	}
 	if len(seen) != 3100 {
 		t.Fatalf("%d distinct records after the crash, want 3100", len(seen))
+	}
+}
+
+// Before the WAL moves to a new segment it syncs the one it leaves, so
+// that only the last segment can ever hold unsynced writes (recovery
+// relies on it). With the syncer held inside its first fdatasync, writes
+// that fill the first segment make the committer sync it itself.
+func TestWALSegmentSyncedBeforeTheNext(t *testing.T) {
+	b := mustOpen(t, Config{Dir: t.TempDir(), Partitions: 1}, nil)
+	defer b.Close()
+	publish(t, b, "t", bus.Message{Value: []byte("first")})
+	var calls atomic.Int32
+	rel := make(chan struct{})
+	var released sync.Once
+	release := func() { released.Do(func() { close(rel) }) }
+	defer release()
+	testHookSync = func() {
+		calls.Add(1)
+		<-rel
+	}
+	defer func() { testHookSync = nil }()
+	value := bytes.Repeat([]byte("v"), 10<<10)
+	n := int(walFirstSegment/int64(len(value))) + 10
+	errs := make(chan error, n)
+	p := b.topics["t"].parts[0]
+	for i := range n {
+		go func() { errs <- b.Publish(context.Background(), "t", bus.Message{Value: value}) }()
+		// One cycle each (one write), so that a write finds the first
+		// segment full rather than making it as big as itself.
+		for p.end.Load() != int64(i+2) && calls.Load() < 2 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for calls.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d syncs asked for after writing past the first WAL segment, want the syncer's and the committer's", calls.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	testHookSync = nil
+	release()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := b.cm.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.segs) < 2 {
+		t.Fatalf("%d WAL segments after %d bytes, want a second one", len(w.segs), n*len(value))
+	}
+	if got := w.synced.Load(); got < w.segs[len(w.segs)-1].base {
+		t.Fatalf("the WAL is synced up to %d, short of the last segment's start %d", got, w.segs[len(w.segs)-1].base)
 	}
 }

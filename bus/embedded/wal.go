@@ -395,12 +395,18 @@ func (w *wal) liveAfter(s *walSegment, at int64) (int64, bool) {
 
 // active returns the segment to write n more bytes at w.pos into: the
 // last one if it has room, else a new one (a recycled spare if one is big
-// enough, else a new file).
+// enough, else a new file), after syncing what the last one holds.
 func (w *wal) active(n int64) (*walSegment, error) {
 	if k := len(w.segs); k > 0 {
 		s := w.segs[k-1]
 		if w.pos >= s.base && w.pos-s.base+n <= s.capacity {
 			return s, nil
+		}
+		// Only the last segment may hold unsynced writes (see write).
+		if w.synced.Load() < w.pos {
+			if err := w.sync(s, w.pos); err != nil {
+				return nil, err
+			}
 		}
 	}
 	size := int64(walFirstSegment)
@@ -505,13 +511,6 @@ var testHookSync func()
 // a new segment, the one before is synced, so a crash can damage nothing
 // but the end of the last segment.
 func (w *wal) write(buf []byte) (*walSegment, error) {
-	if k := len(w.segs); k > 0 && w.synced.Load() < w.pos {
-		if s := w.segs[k-1]; w.pos-s.base+int64(len(buf)) > s.capacity {
-			if err := w.sync(s, w.pos); err != nil {
-				return nil, err
-			}
-		}
-	}
 	s, err := w.active(int64(len(buf)))
 	if err != nil {
 		return nil, err
