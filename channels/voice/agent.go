@@ -189,9 +189,9 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 		leg.sess.Close()
 		return
 	}
-	c.setAnswering(leg, nil)
+	c.markAnswering(leg)
 	if err := c.publish(ctx, accepted, answered); err != nil {
-		c.setAnswering(nil, leg)
+		c.unmarkAnswering(leg)
 		log.Error("agent answered but the assignment was not published", "err", err)
 		leg.hangup()
 		leg.sess.Close()
@@ -200,7 +200,7 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 	}
 	log.Info("agent answered", "ring_ms", leg.ringMs)
 	if !c.handOver(leg) {
-		c.setAnswering(nil, leg)
+		c.unmarkAnswering(leg)
 		leg.hangup()
 		leg.sess.Close()
 	}

@@ -112,12 +112,19 @@ func (c *call) setLeg(l *agentLeg) {
 	c.mu.Unlock()
 }
 
-// setAnswering marks l as the leg whose answer is being published (nil
-// unmarks it, if it is still the one marked).
-func (c *call) setAnswering(l, was *agentLeg) {
+// markAnswering marks l as the leg whose answer is being published.
+func (c *call) markAnswering(l *agentLeg) {
 	c.mu.Lock()
-	if l != nil || c.answering == was {
-		c.answering = l
+	c.answering = l
+	c.mu.Unlock()
+}
+
+// unmarkAnswering drops the mark of l, whose answer failed, unless another
+// leg was marked since.
+func (c *call) unmarkAnswering(l *agentLeg) {
+	c.mu.Lock()
+	if c.answering == l {
+		c.answering = nil
 	}
 	c.mu.Unlock()
 }

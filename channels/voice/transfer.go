@@ -232,13 +232,13 @@ func (c *call) ringTransferred(ctx context.Context, x *transfer) {
 		back(reason)
 		return
 	}
-	c.setAnswering(leg, nil)
+	c.markAnswering(leg)
 	if err := c.publish(ctx, &pending{typ: event.CallAnswered, kind: "answered-" + x.id, at: c.s.cfg.Now(),
 		data: &event.CallAnsweredData{CallID: c.callID, AgentID: x.toAgent, RingMs: leg.ringMs}}); err != nil {
 		log.Error("call.answered not published", "err", err)
 	}
 	if !c.handOver(leg) {
-		c.setAnswering(nil, leg)
+		c.unmarkAnswering(leg)
 		leg.hangup()
 		leg.sess.Close()
 	}

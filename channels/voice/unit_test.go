@@ -250,7 +250,7 @@ func TestAnsweringLegTakesControls(t *testing.T) {
 	if c.bridgedLeg() != nil {
 		t.Fatal("a new call has a leg")
 	}
-	c.setAnswering(alice, nil)
+	c.markAnswering(alice)
 	if c.bridgedLeg() != alice {
 		t.Fatal("the leg being answered is not the call's leg for controls")
 	}
@@ -259,12 +259,12 @@ func TestAnsweringLegTakesControls(t *testing.T) {
 	if c.bridgedLeg() != nil {
 		t.Fatal("the talk ended, yet the answered leg is still marked")
 	}
-	c.setAnswering(bob, nil)
-	c.setAnswering(nil, alice)
+	c.markAnswering(bob)
+	c.unmarkAnswering(alice)
 	if c.bridgedLeg() != bob {
 		t.Fatal("unmarking an earlier leg unmarked the one being answered now")
 	}
-	c.setAnswering(nil, bob)
+	c.unmarkAnswering(bob)
 	if c.bridgedLeg() != nil {
 		t.Fatal("a leg whose answer failed is still marked")
 	}
