@@ -44,6 +44,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			applyRuntime(cfg.Runtime, log) // the bench hub runs in this process
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("bench chat: find this binary to start workers: %w", err)

@@ -46,6 +46,7 @@ func newBenchVoiceCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			applyRuntime(cfg.Runtime, log) // the bench hub runs in this process
 			f := cmd.Flags()
 			d := voicebench.Defaults(o.Mode)
 			if !f.Changed("rate") {

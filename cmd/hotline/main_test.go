@@ -125,7 +125,7 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigShowRoundTrips(t *testing.T) {
 	isolate(t)
 	t.Setenv("HOTLINE_BUS_DRIVER", "kafka")
-	file := writeConfig(t, "data_dir: /srv/hotline\nbus:\n  kafka:\n    brokers: [k1:9092]\n")
+	file := writeConfig(t, "data_dir: /srv/hotline\nruntime:\n  memory_limit: 900MiB\nbus:\n  kafka:\n    brokers: [k1:9092]\n")
 	stdout, _, err := run(t, t.Context(), "config", "show", "--config", file, "--http-addr", "127.0.0.1:9999")
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestConfigShowRoundTrips(t *testing.T) {
 		t.Fatalf("reloading the shown configuration: %v\n%s", err, stdout)
 	}
 	if got.DataDir != "/srv/hotline" || got.Bus.Driver != "kafka" || got.HTTP.Addr != "127.0.0.1:9999" ||
-		len(got.Bus.Kafka.Brokers) != 1 || got.Bus.Kafka.Brokers[0] != "k1:9092" {
+		len(got.Bus.Kafka.Brokers) != 1 || got.Bus.Kafka.Brokers[0] != "k1:9092" || got.Runtime.MemoryLimit != 900<<20 {
 		t.Errorf("shown configuration = %+v", got)
 	}
 	var asMap map[string]any

@@ -28,6 +28,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			if file != "" {
 				log.Info("configuration read", "file", file)
 			}
+			applyRuntime(cfg.Runtime, log)
 			a, err := app.New(cmd.Context(), cfg, log)
 			if err != nil {
 				return err

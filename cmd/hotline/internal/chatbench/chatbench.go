@@ -192,6 +192,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &Report{Start: time.Now().UTC(), LoadAvg: procstat.LoadAvg(), DataDir: dir, Options: Settings{
 		Agents: o.Agents, Customers: o.Customers, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup,
 		Drain: o.Drain, ReplyEvery: o.ReplyEvery, ReplyVia: o.ReplyVia, Workers: o.Workers, WorkerProcs: o.WorkerProcs, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
+	r.Options.GCPercent, r.Options.MemoryLimit = procstat.GC()
 	c := &coordinator{o: o}
 	if o.Baseline {
 		p, err := c.relayPhase(ctx)

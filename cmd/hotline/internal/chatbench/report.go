@@ -190,6 +190,11 @@ type Settings struct {
 	WorkerProcs int    `json:"worker_procs"`
 	Capacity    int    `json:"capacity"`
 	Bus         string `json:"bus"`
+	// GCPercent and MemoryLimit are the hub process's garbage collector
+	// settings (runtime.gc_percent and runtime.memory_limit, or GOGC and
+	// GOMEMLIMIT): -1 for no proportional collection, 0 for no limit.
+	GCPercent   int   `json:"gc_percent"`
+	MemoryLimit int64 `json:"memory_limit_bytes"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -203,6 +208,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d via %s, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
 		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.ReplyVia, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
+	limit := "none"
+	if o.MemoryLimit > 0 {
+		limit = fmt.Sprintf("%d MiB", o.MemoryLimit>>20)
+	}
+	fmt.Fprintf(&b, "hub GC: GOGC %d, memory limit %s\n", o.GCPercent, limit)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
 	tw := benchstat.NewTable(&b, r.Phases)
 	row := tw.Row

@@ -26,6 +26,7 @@ type Config struct {
 	// ShutdownTimeout bounds the whole graceful shutdown.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
 	Log             Log           `mapstructure:"log" yaml:"log"`
+	Runtime         Runtime       `mapstructure:"runtime" yaml:"runtime"`
 	HTTP            HTTP          `mapstructure:"http" yaml:"http"`
 	Bus             Bus           `mapstructure:"bus" yaml:"bus"`
 	Auth            Auth          `mapstructure:"auth" yaml:"auth"`

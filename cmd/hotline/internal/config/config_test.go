@@ -214,3 +214,46 @@ func TestEnvName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{
+		"0": 0, "943718400": 900 << 20, "900MiB": 900 << 20, " 1 GiB ": 1 << 30,
+		"512KiB": 512 << 10, "2TiB": 2 << 40, "100B": 100,
+	} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "900MB", "1.5GiB", "-1", "MiB", "9000000000TiB", "12 apples"} {
+		if got, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) = %d, want an error", in, got)
+		}
+	}
+	for b, want := range map[ByteSize]string{0: "0", 100: "100", 1536: "1536", 900 << 20: "900MiB", 1 << 30: "1GiB"} {
+		if got := b.String(); got != want {
+			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(b), got, want)
+		}
+	}
+}
+
+func TestRuntimeFromSources(t *testing.T) {
+	cfg, _, err := Load(Sources{
+		File: writeFile(t, "runtime:\n  memory_limit: 1GiB\n  gc_percent: 400\n"),
+		Env:  envFrom(map[string]string{"HOTLINE_RUNTIME_GC_PERCENT": "-1"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Runtime{MemoryLimit: 1 << 30, GCPercent: -1}); cfg.Runtime != want {
+		t.Errorf("runtime = %+v, want %+v", cfg.Runtime, want)
+	}
+	cfg, _, err = Load(Sources{File: writeFile(t, "runtime:\n  memory_limit: 943718400\n"), Env: envFrom(nil)})
+	if err != nil || cfg.Runtime.MemoryLimit != 900<<20 {
+		t.Errorf("a plain number of bytes: runtime = %+v, %v", cfg.Runtime, err)
+	}
+	_, _, err = Load(Sources{Env: envFrom(map[string]string{"HOTLINE_RUNTIME_MEMORY_LIMIT": "900MB"})})
+	if err == nil || !strings.Contains(err.Error(), "memory_limit") || !strings.Contains(err.Error(), "MiB") {
+		t.Errorf("err = %v, want the key named and the units listed", err)
+	}
+}

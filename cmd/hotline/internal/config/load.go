@@ -96,6 +96,7 @@ func Load(src Sources) (Config, string, error) {
 	err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		stringToTopicsHook(),
+		stringToByteSizeHook,
 		mapstructure.StringToWeakSliceHookFunc(","),
 	)))
 	if err != nil {

@@ -104,6 +104,7 @@ func (c Config) Validate() error {
 	ck.positive("shutdown_timeout", c.ShutdownTimeout)
 	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ck.oneOf("log.format", c.Log.Format, "text", "json")
+	validateRuntime(&ck, c.Runtime)
 	ck.hostPort("http.addr", c.HTTP.Addr, true)
 	ck.positive("http.ready_timeout", c.HTTP.ReadyTimeout)
 	ck.oneOf("bus.driver", c.Bus.Driver, DriverEmbedded, DriverKafka)

@@ -123,3 +123,40 @@ func TestBusConfigs(t *testing.T) {
 		t.Errorf("bus.embedded.dir ignored: %q", got)
 	}
 }
+
+func TestValidateRuntime(t *testing.T) {
+	tests := []struct {
+		name string
+		rt   Runtime
+		key  string // "" when valid
+		msg  string
+	}{
+		{"not set", Runtime{}, "", ""},
+		{"limit and off", Runtime{MemoryLimit: 900 << 20, GCPercent: -1}, "", ""},
+		{"percent alone", Runtime{GCPercent: 400}, "", ""},
+		{"limit too small", Runtime{MemoryLimit: 1 << 20}, "runtime.memory_limit", "at least 64MiB, got 1MiB"},
+		{"negative limit", Runtime{MemoryLimit: -5}, "runtime.memory_limit", "got -5"},
+		{"percent below -1", Runtime{GCPercent: -2}, "runtime.gc_percent", "got -2"},
+		{"off without limit", Runtime{GCPercent: -1}, "runtime.gc_percent", "-1 needs runtime.memory_limit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Runtime = tc.rt
+			err := c.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+				t.Fatalf("Validate() = %v, want one problem", err)
+			}
+			if p := ve.Problems[0]; p.Key != tc.key || !strings.Contains(p.Msg, tc.msg) {
+				t.Errorf("problem = %q, want key %s and %q", p, tc.key, tc.msg)
+			}
+		})
+	}
+}

@@ -1,10 +1,11 @@
 // Package procstat reads what the load commands report of their own
-// process: CPU time, peak resident memory, Go heap and goroutines, and the
-// machine's load average.
+// process: CPU time, peak resident memory, Go heap and goroutines, the
+// garbage collector's settings, and the machine's load average.
 package procstat
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"runtime/metrics"
 	"strconv"
@@ -123,4 +124,16 @@ func ReadGoMemory() GoMemory {
 		}
 	}
 	return GoMemory{Live: v[0], Goal: v[1], Objects: v[2], Stacks: v[3], Total: v[4] - v[5]}
+}
+
+// GC reads this process's garbage collector settings without changing
+// them: the GC percentage (GOGC, debug.SetGCPercent; -1 when off) and the
+// memory limit (GOMEMLIMIT, debug.SetMemoryLimit; 0 when there is none).
+func GC() (percent int, limit int64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if l := s[1].Value.Uint64(); l < math.MaxInt64 {
+		limit = int64(l)
+	}
+	return int(s[0].Value.Uint64()), limit
 }
