@@ -244,6 +244,26 @@ func TestTypingBothWays(t *testing.T) {
 	}
 }
 
+// A frame many times the socket's read buffer (readBuffer) is read whole:
+// the longest message, in two-byte characters, arrives intact.
+func TestFrameLargerThanReadBuffer(t *testing.T) {
+	b := newBus(t)
+	h := startHub(t, b, baseConfig(t, t.TempDir()))
+	c := h.dial(t, "")
+	w := c.hello("demo", "support", "", nil)
+	tab := h.dial(t, "")
+	tab.hello("demo", "support", w.Token, nil)
+	text := strings.Repeat("é", DefaultMaxTextChars)
+	if len(text) < 4*readBuffer {
+		t.Fatalf("the text is %d bytes, not several read buffers", len(text))
+	}
+	c.message("long", text)
+	ack := c.next("ack")
+	if echo := tab.next("message"); echo.MessageID != ack.MessageID || echo.Text != text {
+		t.Fatalf("the other tab's copy = message %s of %d bytes, want %s of %d", echo.MessageID, len(echo.Text), ack.MessageID, len(text))
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	b := newBus(t)
 	cfg := baseConfig(t, t.TempDir())

@@ -69,10 +69,16 @@ func (s *conn) badFrame(msg string) bool {
 	return true
 }
 
-// The upgrader reuses the HTTP server's read buffer (sizes 0) and lends
-// write buffers from a pool only while a frame is written: with thousands
-// of mostly idle visitors, per-socket buffers would be most of the memory.
+// readBuffer is a visitor socket's read buffer, in bytes.
+const readBuffer = 1 << 10
+
+// The upgrader lends write buffers from a pool only while a frame is
+// written, and reads through a buffer of readBuffer bytes instead of the
+// HTTP server's 4 KiB: with thousands of mostly idle visitors, per-socket
+// buffers would be most of the memory. A visitor's frames are small; a
+// larger one (up to MaxFrameBytes) takes a few more reads.
 var upgrader = websocket.Upgrader{
+	ReadBufferSize:  readBuffer,
 	WriteBufferPool: &sync.Pool{},
 	// The origin is checked per tenant once hello names it.
 	CheckOrigin: func(*http.Request) bool { return true },
