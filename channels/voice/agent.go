@@ -190,7 +190,11 @@ func (c *call) ringAgent(ctx context.Context, offerID string, o *event.Conversat
 		return
 	}
 	c.markAnswering(leg)
-	if err := c.publish(ctx, accepted, answered); err != nil {
+	// The answer is recorded even if the ringing ends meanwhile (a newer
+	// offer, see startRing): readers may see these events before Publish
+	// returns, and routing may act on them at once, as a transfer away
+	// from this agent does, by offering the call to the next one.
+	if err := c.publish(context.WithoutCancel(ctx), accepted, answered); err != nil {
 		c.unmarkAnswering(leg)
 		log.Error("agent answered but the assignment was not published", "err", err)
 		leg.hangup()

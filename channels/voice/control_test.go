@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
 	"github.com/hotline-hub/hotline/routing"
 )
@@ -31,13 +32,13 @@ func controlRouting(offerTimeout time.Duration) []routing.TenantConfig {
 
 // controlHub is agentHub whose server also folds the routing log of
 // tenants (for transfers).
-func controlHub(t *testing.T, tenants []routing.TenantConfig) *hub {
+func controlHub(t *testing.T, tenants []routing.TenantConfig, wrap func(bus.Bus) bus.Publisher) *hub {
 	t.Helper()
 	h := agentHub(t)
 	h.stop()
 	cfg := h.s.cfg
 	cfg.Routing = tenants
-	return startHub(t, cfg, nil)
+	return startHub(t, cfg, wrap)
 }
 
 // runRouter runs routing with tenants on h's bus and makes agents
@@ -336,8 +337,14 @@ func TestSippLateOfferWithoutAnswer(t *testing.T) {
 // verdicts, with bob's phone registered to take the call next.
 func transferSetup(t *testing.T, aliceScenario string, aliceArgs ...string) (h *hub, rlog *routingLog, alice, bob *sippProcess, caller *sippProcess, conv, callID string) {
 	t.Helper()
+	return transferSetupWith(t, nil, aliceScenario, aliceArgs...)
+}
+
+// transferSetupWith is transferSetup with the hub's publisher wrapped.
+func transferSetupWith(t *testing.T, wrap func(bus.Bus) bus.Publisher, aliceScenario string, aliceArgs ...string) (h *hub, rlog *routingLog, alice, bob *sippProcess, caller *sippProcess, conv, callID string) {
+	t.Helper()
 	tenants := controlRouting(10 * time.Second)
-	h = controlHub(t, tenants)
+	h = controlHub(t, tenants, wrap)
 	rlog = readRouting(t, h.bus)
 	alice = registerPhone(t, h, "alice", "s3cret", agentTestID, aliceScenario,
 		append([]string{"-key", "audio_pcap", filepath.Join(pcapDir, "g711a.pcap")}, aliceArgs...)...)
@@ -413,6 +420,52 @@ func TestInboxTransferToQueue(t *testing.T) {
 	if offers != 1 {
 		t.Errorf("%d offers to bob after transfer %s, want 1", offers, req.ID)
 	}
+}
+
+// heldAnswer acknowledges the first conversation.assigned only after hold,
+// once it is on the bus: readers see an answer before its publisher hears
+// it is durable, as with the embedded bus, whose acknowledgement waits
+// for the disk. A publisher that gives up meanwhile gets its context's
+// error.
+type heldAnswer struct {
+	bus.Bus
+	hold time.Duration
+	once *sync.Once
+}
+
+func (h heldAnswer) Publish(ctx context.Context, topic string, msgs ...bus.Message) error {
+	if err := h.Bus.Publish(ctx, topic, msgs...); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if typ, _ := m.Header(event.HeaderType); string(typ) == event.ConversationAssigned {
+			var ctxErr error
+			h.once.Do(func() {
+				select {
+				case <-time.After(h.hold):
+				case <-ctx.Done():
+					ctxErr = ctx.Err()
+				}
+			})
+			return ctxErr
+		}
+	}
+	return nil
+}
+
+// A transfer decided while alice's answer is on the bus but not yet
+// acknowledged: routing's next offer ends the ringing of alice's, and her
+// answer must still reach the caller, so that the transfer moves the call
+// on from her with call.transferred.
+func TestInboxTransferToQueueBeforeAnswerAcked(t *testing.T) {
+	hold := func(b bus.Bus) bus.Publisher {
+		return heldAnswer{Bus: b, hold: 100 * time.Millisecond, once: new(sync.Once)}
+	}
+	h, rlog, alice, bob, caller, conv, _ := transferSetupWith(t, hold, "uas_agent_hub_hangup.xml")
+	publishTest(t, h, event.TopicConversations, event.ConversationTransferred, conv,
+		&event.ConversationTransferredData{FromAgentID: agentTestID, ToQueue: "billing"})
+	rlog.wait(t, event.ConversationTransferred, conv)
+	transferDone(t, h, alice, bob, caller, conv, event.CallTransferredData{FromAgentID: agentTestID, ToQueue: "billing"})
 }
 
 // A transfer from the inbox to an agent: routing assigns bob at once, the

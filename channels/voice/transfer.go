@@ -233,7 +233,8 @@ func (c *call) ringTransferred(ctx context.Context, x *transfer) {
 		return
 	}
 	c.markAnswering(leg)
-	if err := c.publish(ctx, &pending{typ: event.CallAnswered, kind: "answered-" + x.id, at: c.s.cfg.Now(),
+	// Recorded even if the ringing ends meanwhile, as in ringAgent.
+	if err := c.publish(context.WithoutCancel(ctx), &pending{typ: event.CallAnswered, kind: "answered-" + x.id, at: c.s.cfg.Now(),
 		data: &event.CallAnsweredData{CallID: c.callID, AgentID: x.toAgent, RingMs: leg.ringMs}}); err != nil {
 		log.Error("call.answered not published", "err", err)
 	}
