@@ -208,11 +208,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chat bench: %d agents, %d customers, %d msg/s for %s after %s warm-up (drain %s), reply every %d via %s, %d workers (GOMAXPROCS %s), chat capacity %d, bus %s\n",
 		o.Agents, o.Customers, o.Rate, o.Duration, o.Warmup, o.Drain, o.ReplyEvery, o.ReplyVia, o.Workers, procs(o.WorkerProcs), o.Capacity, o.Bus)
-	limit := "none"
+	gogc, limit := strconv.Itoa(o.GCPercent), "none"
+	if o.GCPercent < 0 {
+		gogc = "off"
+	}
 	if o.MemoryLimit > 0 {
 		limit = fmt.Sprintf("%d MiB", o.MemoryLimit>>20)
 	}
-	fmt.Fprintf(&b, "hub GC: GOGC %d, memory limit %s\n", o.GCPercent, limit)
+	fmt.Fprintf(&b, "hub GC: GOGC %s, memory limit %s\n", gogc, limit)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
 	tw := benchstat.NewTable(&b, r.Phases)
 	row := tw.Row

@@ -45,7 +45,7 @@ func TestStampRoundTrip(t *testing.T) {
 func TestReportText(t *testing.T) {
 	r := &Report{
 		Options: Settings{Agents: 10, Customers: 100, Rate: 50, Duration: 10 * time.Second, Warmup: time.Second,
-			ReplyEvery: 1, Workers: 2, Capacity: 11, Bus: "embedded"},
+			ReplyEvery: 1, Workers: 2, Capacity: 11, Bus: "embedded", GCPercent: -1, MemoryLimit: 900 << 20},
 		LoadAvg: "0.10 0.20 0.30", LoadEnd: "1.00 0.50 0.40",
 		Phases: []PhaseReport{
 			{Name: "relay", Agents: 10, Customers: 100, Assigned: 100, Measured: 10 * time.Second,
@@ -86,8 +86,9 @@ func TestReportText(t *testing.T) {
 			t.Errorf("row %q = %q, want %q", tc.row, got, tc.want)
 		}
 	}
-	if !strings.Contains(out, "hub error: agent agent3: socket closed") || !strings.Contains(out, "load average before: 0.10 0.20 0.30") {
-		t.Errorf("report lacks the errors or the load:\n%s", out)
+	if !strings.Contains(out, "hub error: agent agent3: socket closed") || !strings.Contains(out, "load average before: 0.10 0.20 0.30") ||
+		!strings.Contains(out, "hub GC: GOGC off, memory limit 900 MiB") {
+		t.Errorf("report lacks the errors, the load or the GC settings:\n%s", out)
 	}
 	var j bytes.Buffer
 	if err := r.WriteJSON(&j); err != nil {

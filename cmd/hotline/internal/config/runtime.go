@@ -21,7 +21,7 @@ type Runtime struct {
 	GCPercent int `mapstructure:"gc_percent" yaml:"gc_percent"`
 }
 
-// Limits of runtime.memory_limit. Below the minimum the collector would
+// Limits of the runtime section. Below minMemoryLimit the collector would
 // run nearly without pause for a hub's sockets alone.
 const (
 	minMemoryLimit = 64 << 20
