@@ -509,6 +509,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 	rep.Counts.RepliesLost = max(0, rep.Counts.Replies-rep.Counts.RepliesReceived)
 	rep.Rate = float64(rep.Counts.Sent) / o.Duration.Seconds()
 	rep.Timeline = timeline(c2a, c2aSent, t0.Add(o.Warmup))
+	markGC(rep.Timeline, t0.Add(o.Warmup), rep.gcEnds)
 	for _, s := range rep.Timeline {
 		if s.Slow > 0 {
 			rep.SlowSeconds++
@@ -582,8 +583,13 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	end := t0.Add(o.Warmup + o.Duration)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	cycles := procstat.GCCycles()
 	for time.Now().Before(end) && ctx.Err() == nil {
 		rep.HubHeapPeak = max(rep.HubHeapPeak, heapInUse(heap))
+		now, n := time.Now(), procstat.GCCycles()
+		for ; cycles < n; cycles++ {
+			rep.gcEnds = append(rep.gcEnds, now)
+		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():

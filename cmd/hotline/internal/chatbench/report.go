@@ -100,6 +100,9 @@ type PhaseReport struct {
 	// the target.
 	Timeline    []Second `json:"timeline,omitempty"`
 	SlowSeconds int      `json:"slow_seconds"`
+	// gcEnds are when the hub's GC cycles of the measured window ended, to
+	// within the sampling tick, for the timeline.
+	gcEnds []time.Time
 	// WorkersCPU is the load generators' CPU over the measured window.
 	WorkersCPU time.Duration `json:"workers_cpu_ns"`
 	// FirstErrors are a few error messages seen, for diagnosis.
@@ -117,6 +120,10 @@ type Second struct {
 	Slow int           `json:"slow"` // of them, over Target
 	P99  time.Duration `json:"p99_ns"`
 	Max  time.Duration `json:"max_ns"`
+	// GC is how many of the hub's GC cycles ended in this second (to
+	// within 250 ms). A cycle's marking runs for up to a second before
+	// it ends, and slows every goroutine of the hub meanwhile.
+	GC int `json:"gc,omitempty"`
 }
 
 // timeline groups latency samples by the second of their send time from
@@ -147,6 +154,22 @@ func timeline(lat, sent []int64, start time.Time) []Second {
 		out[s].Slow = len(ls) - sort.Search(len(ls), func(i int) bool { return ls[i] > int64(Target) })
 	}
 	return out
+}
+
+// markGC counts in t the GC cycles that ended at each of ends, by their
+// second from start.
+func markGC(t []Second, start time.Time, ends []time.Time) {
+	for _, e := range ends {
+		if d := e.Sub(start); d >= 0 && int(d/time.Second) < len(t) {
+			t[d/time.Second].GC++
+		}
+	}
+}
+
+// gcNear reports whether a GC cycle ended in second i of t or the next
+// one: the cycle that slowed second i.
+func gcNear(t []Second, i int) bool {
+	return t[i].GC > 0 || (i+1 < len(t) && t[i+1].GC > 0)
 }
 
 // worstSeconds are up to n seconds of t with the most slow messages, in
@@ -271,6 +294,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("seconds with a message over "+dur(Target), func(p PhaseReport) string {
 		return fmt.Sprintf("%d of %d", p.SlowSeconds, len(p.Timeline))
 	})
+	row("  of them next to a GC cycle's end", func(p PhaseReport) string {
+		n := 0
+		for i, s := range p.Timeline {
+			if s.Slow > 0 && gcNear(p.Timeline, i) {
+				n++
+			}
+		}
+		return fmt.Sprint(n)
+	})
 	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
 	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return benchstat.MiB(p.HubPeakRSS) })
 	row("hub Go heap in use (end/peak)", func(p PhaseReport) string {
@@ -281,7 +313,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, p := range r.Phases {
 		for _, s := range worstSeconds(p.Timeline, 8) {
-			fmt.Fprintf(&b, "%s second %d: %d of %d messages over %s, p99 %s, max %s\n", p.Name, s.At, s.Slow, s.N, dur(Target), dur(s.P99), dur(s.Max))
+			gc := ""
+			if gcNear(p.Timeline, s.At) {
+				gc = "; a GC cycle ended in it or the next second"
+			}
+			fmt.Fprintf(&b, "%s second %d: %d of %d messages over %s, p99 %s, max %s%s\n", p.Name, s.At, s.Slow, s.N, dur(Target), dur(s.P99), dur(s.Max), gc)
 		}
 		for _, e := range p.FirstErrors {
 			fmt.Fprintf(&b, "%s error: %s\n", p.Name, e)

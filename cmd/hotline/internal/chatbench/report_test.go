@@ -166,3 +166,37 @@ func TestTimelineGroupsBySendSecond(t *testing.T) {
 		t.Fatalf("worst seconds in time order: %+v", w)
 	}
 }
+
+func TestTimelineMarksGC(t *testing.T) {
+	start := time.Unix(1000, 0)
+	tl := timeline([]int64{int64(20 * time.Millisecond), int64(time.Millisecond), int64(30 * time.Millisecond)},
+		[]int64{start.UnixNano(), start.Add(1500 * time.Millisecond).UnixNano(), start.Add(2100 * time.Millisecond).UnixNano()}, start)
+	markGC(tl, start, []time.Time{start.Add(-time.Second), start.Add(1200 * time.Millisecond), start.Add(3 * time.Second)})
+	if len(tl) != 3 || tl[0].GC != 0 || tl[1].GC != 1 || tl[2].GC != 0 {
+		t.Fatalf("timeline = %+v, want one GC cycle in second 1 (the others before or after the window)", tl)
+	}
+	// Second 0 is slow with a cycle ending in the next second; second 2 is
+	// slow with none in it or after it.
+	if !gcNear(tl, 0) || gcNear(tl, 2) {
+		t.Errorf("gcNear = %v, %v; want true, false", gcNear(tl, 0), gcNear(tl, 2))
+	}
+	r := &Report{Phases: []PhaseReport{{Name: "hub", Timeline: tl, SlowSeconds: 2}}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "hub second 0: 1 of 1 messages over 10ms, p99 20ms, max 20ms; a GC cycle ended in it or the next second\n") ||
+		!strings.Contains(out, "hub second 2: 1 of 1 messages over 10ms, p99 30ms, max 30ms\n") {
+		t.Errorf("worst seconds not marked by GC:\n%s", out)
+	}
+	found := false
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); strings.HasPrefix(strings.TrimSpace(l), "of them next to a GC cycle's end") && f[len(f)-1] == "1" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no row counting 1 slow second next to a GC cycle:\n%s", out)
+	}
+}

@@ -137,3 +137,11 @@ func GC() (percent int, limit int64) {
 	}
 	return int(s[0].Value.Uint64()), limit
 }
+
+// GCCycles is how many garbage collection cycles this process has
+// completed.
+func GCCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}

@@ -49,3 +49,11 @@ func TestReadGoMemory(t *testing.T) {
 		t.Fatalf("implausible Go memory: %+v", m)
 	}
 }
+
+func TestGCCyclesCounts(t *testing.T) {
+	before := GCCycles()
+	runtime.GC()
+	if after := GCCycles(); after <= before {
+		t.Errorf("GCCycles() = %d after runtime.GC, was %d", after, before)
+	}
+}
