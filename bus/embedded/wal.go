@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -531,8 +532,8 @@ func (w *wal) sync(s *walSegment, end int64) error {
 	if testHookSync != nil {
 		testHookSync()
 	}
-	if err := syncData(s.f); err != nil && !s.released.Load() {
-		return fmt.Errorf("fdatasync %s: %w", s.path, err)
+	if err := fdatasync(s.f, s.path); err != nil && !s.released.Load() {
+		return err
 	}
 	for {
 		cur := w.synced.Load()
@@ -540,26 +541,6 @@ func (w *wal) sync(s *walSegment, end int64) error {
 			return nil
 		}
 	}
-}
-
-// syncData is fdatasync(2) on f, holding f's descriptor open for the call,
-// so a concurrent Close cannot hand the number to another file meanwhile.
-func syncData(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = syscall.Fdatasync(int(fd)); serr != syscall.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return serr
 }
 
 // release drops the segments wholly before WAL position upto (the
@@ -582,15 +563,23 @@ func (w *wal) release(upto int64) {
 	_ = syncDir(w.dir)
 }
 
-// fdatasync flushes f's data (and the metadata needed to read it back).
+// fdatasync flushes f's data (and the metadata needed to read it back),
+// holding f's descriptor open for the call, so a concurrent Close cannot
+// hand the number to another file meanwhile.
 func fdatasync(f *os.File, path string) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			if err != nil {
-				return fmt.Errorf("fdatasync %s: %w", path, err)
+	var serr error
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(fd uintptr) {
+			for {
+				if serr = syscall.Fdatasync(int(fd)); serr != syscall.EINTR {
+					return
+				}
 			}
-			return nil
-		}
+		})
 	}
+	if err = cmp.Or(err, serr); err != nil {
+		return fmt.Errorf("fdatasync %s: %w", path, err)
+	}
+	return nil
 }
