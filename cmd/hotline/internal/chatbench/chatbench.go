@@ -510,11 +510,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 	rep.Rate = float64(rep.Counts.Sent) / o.Duration.Seconds()
 	rep.Timeline = timeline(c2a, c2aSent, t0.Add(o.Warmup))
 	markGC(rep.Timeline, t0.Add(o.Warmup), rep.gcEnds)
-	for _, s := range rep.Timeline {
-		if s.Slow > 0 {
-			rep.SlowSeconds++
-		}
-	}
+	rep.SlowSeconds, rep.SlowNearGC = countSlow(rep.Timeline)
 	rep.CustomerToAgent = Summarize(c2a)
 	rep.AgentToCustomer = Summarize(a2c)
 	rep.CustomerToAck = Summarize(acks)

@@ -97,9 +97,11 @@ type PhaseReport struct {
 	HubWaits procstat.Waits `json:"hub_waits"`
 	// Timeline is customer→agent latency by second of the measured window
 	// (by send time); SlowSeconds counts its seconds with a message over
-	// the target.
+	// the target, SlowNearGC those of them in which or just before a GC
+	// cycle of the hub ended (gcNear).
 	Timeline    []Second `json:"timeline,omitempty"`
 	SlowSeconds int      `json:"slow_seconds"`
+	SlowNearGC  int      `json:"slow_seconds_near_gc"`
 	// gcEnds are when the hub's GC cycles of the measured window ended, to
 	// within the sampling tick, for the timeline.
 	gcEnds []time.Time
@@ -172,6 +174,20 @@ func gcNear(t []Second, i int) bool {
 	return t[i].GC > 0 || (i+1 < len(t) && t[i+1].GC > 0)
 }
 
+// countSlow counts the seconds of t with a message over Target, and those
+// of them next to a GC cycle's end (gcNear).
+func countSlow(t []Second) (slow, nearGC int) {
+	for i, s := range t {
+		if s.Slow > 0 {
+			slow++
+			if gcNear(t, i) {
+				nearGC++
+			}
+		}
+	}
+	return slow, nearGC
+}
+
 // worstSeconds are up to n seconds of t with the most slow messages, in
 // time order.
 func worstSeconds(t []Second, n int) []Second {
@@ -236,7 +252,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		gogc = "off"
 	}
 	if o.MemoryLimit > 0 {
-		limit = fmt.Sprintf("%d MiB", o.MemoryLimit>>20)
+		limit = benchstat.MiB(o.MemoryLimit)
 	}
 	fmt.Fprintf(&b, "hub GC: GOGC %s, memory limit %s\n", gogc, limit)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
@@ -294,15 +310,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("seconds with a message over "+dur(Target), func(p PhaseReport) string {
 		return fmt.Sprintf("%d of %d", p.SlowSeconds, len(p.Timeline))
 	})
-	row("  of them next to a GC cycle's end", func(p PhaseReport) string {
-		n := 0
-		for i, s := range p.Timeline {
-			if s.Slow > 0 && gcNear(p.Timeline, i) {
-				n++
-			}
-		}
-		return fmt.Sprint(n)
-	})
+	row("  of them next to a GC cycle's end", func(p PhaseReport) string { return fmt.Sprint(p.SlowNearGC) })
 	row("workers CPU (user+sys)", func(p PhaseReport) string { return p.WorkersCPU.Round(10 * time.Millisecond).String() })
 	row("hub peak RSS (VmHWM)", func(p PhaseReport) string { return benchstat.MiB(p.HubPeakRSS) })
 	row("hub Go heap in use (end/peak)", func(p PhaseReport) string {

@@ -87,7 +87,7 @@ func TestReportText(t *testing.T) {
 		}
 	}
 	if !strings.Contains(out, "hub error: agent agent3: socket closed") || !strings.Contains(out, "load average before: 0.10 0.20 0.30") ||
-		!strings.Contains(out, "hub GC: GOGC off, memory limit 900 MiB") {
+		!strings.Contains(out, "hub GC: GOGC off, memory limit 900.0 MiB") {
 		t.Errorf("report lacks the errors, the load or the GC settings:\n%s", out)
 	}
 	var j bytes.Buffer
@@ -180,7 +180,11 @@ func TestTimelineMarksGC(t *testing.T) {
 	if !gcNear(tl, 0) || gcNear(tl, 2) {
 		t.Errorf("gcNear = %v, %v; want true, false", gcNear(tl, 0), gcNear(tl, 2))
 	}
-	r := &Report{Phases: []PhaseReport{{Name: "hub", Timeline: tl, SlowSeconds: 2}}}
+	slow, nearGC := countSlow(tl)
+	if slow != 2 || nearGC != 1 {
+		t.Errorf("countSlow = %d, %d; want 2 slow seconds, 1 of them next to a GC cycle's end", slow, nearGC)
+	}
+	r := &Report{Phases: []PhaseReport{{Name: "hub", Timeline: tl, SlowSeconds: slow, SlowNearGC: nearGC}}}
 	var b bytes.Buffer
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
