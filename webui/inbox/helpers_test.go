@@ -338,6 +338,7 @@ type socket struct {
 	conn   *websocket.Conn
 	frames chan map[string]any
 	closed chan error
+	id     string // from the hello frame
 }
 
 func (u *user) dial() *socket {
@@ -363,6 +364,19 @@ func (u *user) dial() *socket {
 		}
 	}()
 	u.e.t.Cleanup(func() { _ = conn.Close() })
+	// The socket is registered once the server queues its hello frame, the
+	// first: only what is folded from then on reaches it, so the browser
+	// (and a test) acts on it once hello is read.
+	select {
+	case f, ok := <-s.frames:
+		id, _ := f["socket_id"].(string)
+		if !ok || f["type"] != "hello" || id == "" || len(f) != 2 {
+			u.e.t.Fatalf("first frame %v (open %v), want {type: hello, socket_id}", f, ok)
+		}
+		s.id = id
+	case <-time.After(waitLimit):
+		u.e.t.Fatal("gave up waiting for the hello frame")
+	}
 	return s
 }
 

@@ -12,23 +12,6 @@ import (
 	"github.com/hotline-hub/hotline/webui/auth"
 )
 
-// hello reads a socket's first frame, which must be the hello frame, and
-// returns its socket id.
-func (s *socket) hello(t *testing.T) string {
-	t.Helper()
-	select {
-	case f, ok := <-s.frames:
-		id, _ := f["socket_id"].(string)
-		if !ok || f["type"] != "hello" || id == "" || len(f) != 2 {
-			t.Fatalf("first frame %v (open %v), want {type: hello, socket_id}", f, ok)
-		}
-		return id
-	case <-time.After(waitLimit):
-		t.Fatal("gave up waiting for the hello frame")
-	}
-	return ""
-}
-
 // replyFrom sends a reply as u naming socketID in SocketHeader (none if
 // empty) and returns the reply's message id.
 func (u *user) replyFrom(conv, clientID, text, socketID string) string {
@@ -91,7 +74,7 @@ func TestReplySkipsOwnSocket(t *testing.T) {
 	a1, a2, sup := u["agent1"], u["agent2"], u["super"]
 	a1.must(200, "PUT", a1.path("me/presence"), map[string]any{"presence": "available"})
 	ws, tab2, supWS, ws2 := a1.dial(), a1.dial(), sup.dial(), a2.dial()
-	id, tab2ID, supID, a2ID := ws.hello(t), tab2.hello(t), supWS.hello(t), ws2.hello(t)
+	id, tab2ID, supID, a2ID := ws.id, tab2.id, supWS.id, ws2.id
 	if id == tab2ID || id == supID || id == a2ID {
 		t.Fatalf("socket ids not distinct: %s %s %s %s", id, tab2ID, supID, a2ID)
 	}

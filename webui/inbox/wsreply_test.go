@@ -59,7 +59,6 @@ func TestReplyFrame(t *testing.T) {
 	a1, sup := u["agent1"], u["super"]
 	a1.must(200, "PUT", a1.path("me/presence"), map[string]any{"presence": "available"})
 	ws, tab2, supWS := a1.dial(), a1.dial(), sup.dial()
-	ws.hello(t)
 	e.queueChat("acme", "conv-r", "support", "visitor-r", "Rae", "hi")
 	offeredTo(t, "conv-r", a1)
 	a1.must(200, "POST", a1.path("conversations/conv-r/accept"), nil)
