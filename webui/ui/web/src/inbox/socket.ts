@@ -1,7 +1,10 @@
 // The agent's live socket (webui/inbox ws.go): reconnects with exponential
 // backoff and jitter, and tells its owner each time it (re)opens, so the
 // owner refetches what it may have missed while disconnected. The server's
-// first frame, hello, names the socket: replies sent with that id
+// first frame, hello, is queued as it registers the socket, after the
+// upgrade's answer: the socket is open for the owner (onOpen) once hello
+// arrives, since a change the server folds before then never reaches
+// it. Hello also names the socket: replies sent with that id
 // (X-Hotline-Socket) are not echoed to this socket, since their answer
 // carries them. Replies go over the socket itself while it is open (a reply
 // frame, answered reply_result or reply_error by request id); the socket
@@ -18,6 +21,7 @@ export type SocketState = "connecting" | "open" | "closed";
 
 export interface SocketHandlers {
   onFrame: (f: Frame) => void;
+  /** The socket is registered (its hello frame came): refetch what it missed. */
   onOpen: () => void;
   onState: (s: SocketState) => void;
 }
@@ -150,7 +154,6 @@ export class LiveSocket {
     ws.onopen = () => {
       this.attempt = 0;
       this.h.onState("open");
-      this.h.onOpen();
     };
     ws.onmessage = (ev) => {
       if (typeof ev.data !== "string") return;
@@ -167,7 +170,10 @@ export class LiveSocket {
       }
       const id = helloId(v);
       if (id !== undefined) {
-        if (this.ws === ws) this.id = id;
+        if (this.ws === ws) {
+          this.id = id;
+          this.h.onOpen();
+        }
         return;
       }
       for (const f of frames(v)) this.h.onFrame(f);
