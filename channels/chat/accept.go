@@ -122,8 +122,8 @@ func (c *Channel) acceptMessage(ctx context.Context, t *tenant, q *queue, v *vis
 	// sockets see it now (the one it came on gets the ack, which carries
 	// its seq); the fold skips the event when it reads it back.
 	cs.mu.Lock()
-	cv := c.applyAcceptedLocked(cs, a)
-	c.receivedLocked(cv, v.id, msgID, clientID, text, now, from)
+	c.receivedLocked(cs.conv(k), v.id, msgID, clientID, text, now, from)
+	c.applyAcceptedLocked(cs, a)
 	cs.mu.Unlock()
 	return a, false, nil
 }

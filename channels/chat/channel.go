@@ -132,6 +132,7 @@ type conv struct {
 	closed              bool
 	entries             []*entry // by seq
 	byID                map[string]*entry
+	slab                []entry // where the next entries are allocated
 	last                time.Time
 }
 
@@ -150,6 +151,22 @@ type entry struct {
 }
 
 func (e *entry) frame() []byte { return messageFrameOf(e) }
+
+// maxSlab bounds the entries a conversation allocates at once.
+const maxSlab = 16
+
+// newEntry returns a zero entry from cv's slab, which grows with the
+// history up to maxSlab entries at a time. A slab stays allocated while
+// any of its entries is referenced, so an entry dropped from a long
+// history is freed with the last of its neighbours.
+func (cv *conv) newEntry() *entry {
+	if len(cv.slab) == 0 {
+		cv.slab = make([]entry, min(max(len(cv.entries), 1), maxSlab))
+	}
+	en := &cv.slab[0]
+	cv.slab = cv.slab[1:]
+	return en
+}
 
 // New validates cfg, loads (or creates) the token secret and returns a
 // channel that serves nothing until Run has caught up with the bus.
@@ -453,17 +470,27 @@ func (c *Channel) applyAccepted(a accepted) {
 	cs.mu.Unlock()
 }
 
-// applyAcceptedLocked records a taken visitor message and returns its
-// conversation. cs, the conversation's shard, is held.
-func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) *conv {
+// applyAcceptedLocked records a taken visitor message. cs, the
+// conversation's shard, is held.
+func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) {
 	cv := cs.conv(tkey{a.Tenant, a.ConversationID})
-	cv.visitor = a.Visitor
+	if cv.visitor != a.Visitor {
+		cv.visitor = a.Visitor
+	}
 	cv.last = later(cv.last, a.Time)
+	a.ConversationID = cv.id
 	vk := tkey{a.Tenant, a.Visitor}
 	vs := c.visitorShard(vk)
 	vs.mu.Lock()
 	v := vs.visitor(vk)
 	if _, ok := v.cids[a.ClientID]; !ok {
+		// Kept for every message: the strings of its entry when it has
+		// one, else one allocation for both.
+		if en := cv.byID[a.MessageID]; en != nil && en.clientID == a.ClientID {
+			a.ClientID, a.MessageID = en.clientID, en.messageID
+		} else {
+			event.Pack(&a.ClientID, &a.MessageID)
+		}
 		v.cids[a.ClientID] = cidOutcome{conversationID: a.ConversationID, messageID: a.MessageID, time: a.Time}
 		v.cidOrder = append(v.cidOrder, a.ClientID)
 		if len(v.cidOrder) > defaultMaxVisitorCIDs {
@@ -476,7 +503,6 @@ func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) *conv {
 	}
 	v.last = later(v.last, a.Time)
 	vs.mu.Unlock()
-	return cv
 }
 
 func later(a, b time.Time) time.Time {
@@ -560,7 +586,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	case *event.MessageReceivedData:
 		return c.receivedLocked(cv, d.From.Address, d.MessageID, d.ClientMessageID, d.Text, e.Time, nil)
 	case *event.MessageSentData:
-		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
+		return c.addEntryLocked(cv, entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
 			agentName: d.From.Name, text: d.Text, time: e.Time}, nil)
 	case *event.MessageDeliveredData:
 		if en := cv.byID[d.MessageID]; en != nil {
@@ -586,17 +612,23 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 // cv's shard is held.
 func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) *entry {
 	cv.visitor = visitor
-	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
+	return c.addEntryLocked(cv, entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
 		from: "visitor", text: text, time: t}, from)
 }
 
-// addEntryLocked inserts en in seq order and pushes it to the visitor's
-// sockets but skip, unless the message is already there. cv's shard is
-// held.
-func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
-	if old := cv.byID[en.messageID]; old != nil {
+// addEntryLocked inserts a copy of e in seq order and pushes it to the
+// visitor's sockets but skip, unless the message is already there. cv's
+// shard is held.
+func (c *Channel) addEntryLocked(cv *conv, e entry, skip *conn) *entry {
+	if old := cv.byID[e.messageID]; old != nil {
 		return old
 	}
+	// Histories hold most of the channel's objects, which the collector
+	// marks one by one: an entry's strings share one allocation, and
+	// entries come from their conversation's slab.
+	event.Pack(&e.messageID, &e.clientID, &e.agentName, &e.text)
+	en := cv.newEntry()
+	*en = e
 	i, _ := slices.BinarySearchFunc(cv.entries, en, func(a, b *entry) int {
 		if a.seq != b.seq {
 			if a.seq < b.seq {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -768,4 +770,58 @@ func TestDeliveredRecordsAfterAStalledBus(t *testing.T) {
 		d := deliveredIDs(t, evs)
 		return d["r1"] && d["r2"] && d["r3"]
 	})
+}
+
+func TestHistoryKeepsTheNewestMessages(t *testing.T) {
+	b := newBus(t)
+	cfg := baseConfig(t, t.TempDir())
+	cfg.HistoryPerConversation = 5
+	h := startHub(t, b, cfg)
+	c := h.dial(t, "")
+	w := c.hello("demo", "support", "", nil)
+	c.message("m1", "hello")
+	ack := c.next("ack")
+	c.ws.Close()
+
+	// More replies than a history and a slab hold, each with its own
+	// text, so a field read from the wrong entry shows.
+	const replies = 40
+	id := func(n int) string { return fmt.Sprintf("r%02d", n) }
+	for n := 1; n <= replies; n++ {
+		reply(t, b, "demo", ack.ConversationID, id(n), "reply number "+id(n))
+	}
+	k := tkey{"demo", ack.ConversationID}
+	cs := h.ch.convShard(k)
+	var ids []string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		cs.mu.Lock()
+		ids = ids[:0]
+		for _, en := range cs.convs[k].entries {
+			ids = append(ids, en.messageID)
+		}
+		byID := len(cs.convs[k].byID)
+		cs.mu.Unlock()
+		if len(ids) > 0 && ids[len(ids)-1] == id(replies) {
+			if byID != len(ids) {
+				t.Fatalf("%d entries but %d indexed by id", len(ids), byID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history never got %s: %v", id(replies), ids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := []string{id(36), id(37), id(38), id(39), id(40)}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("history = %v, want %v", ids, want)
+	}
+	c2 := h.dial(t, "")
+	c2.hello("demo", "support", w.Token, nil)
+	for _, wid := range want {
+		f := c2.next("message")
+		if f.MessageID != wid || f.Text != "reply number "+wid || f.From != "agent" || f.AgentName != "Alice" || f.ClientID != "" {
+			t.Fatalf("replayed %+v, want %s", f, wid)
+		}
+	}
 }
