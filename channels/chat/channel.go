@@ -132,7 +132,6 @@ type conv struct {
 	closed              bool
 	entries             []*entry // by seq
 	byID                map[string]*entry
-	slab                []entry // where the next entries are allocated
 	last                time.Time
 }
 
@@ -151,22 +150,6 @@ type entry struct {
 }
 
 func (e *entry) frame() []byte { return messageFrameOf(e) }
-
-// maxSlab bounds the entries a conversation allocates at once.
-const maxSlab = 16
-
-// newEntry returns a zero entry from cv's slab, which grows with the
-// history up to maxSlab entries at a time. A slab stays allocated while
-// any of its entries is referenced, so an entry dropped from a long
-// history is freed with the last of its neighbours.
-func (cv *conv) newEntry() *entry {
-	if len(cv.slab) == 0 {
-		cv.slab = make([]entry, min(max(len(cv.entries), 1), maxSlab))
-	}
-	en := &cv.slab[0]
-	cv.slab = cv.slab[1:]
-	return en
-}
 
 // New validates cfg, loads (or creates) the token secret and returns a
 // channel that serves nothing until Run has caught up with the bus.
@@ -586,7 +569,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	case *event.MessageReceivedData:
 		return c.receivedLocked(cv, d.From.Address, d.MessageID, d.ClientMessageID, d.Text, e.Time, nil)
 	case *event.MessageSentData:
-		return c.addEntryLocked(cv, entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
+		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
 			agentName: d.From.Name, text: d.Text, time: e.Time}, nil)
 	case *event.MessageDeliveredData:
 		if en := cv.byID[d.MessageID]; en != nil {
@@ -612,23 +595,20 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 // cv's shard is held.
 func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) *entry {
 	cv.visitor = visitor
-	return c.addEntryLocked(cv, entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
+	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
 		from: "visitor", text: text, time: t}, from)
 }
 
-// addEntryLocked inserts a copy of e in seq order and pushes it to the
-// visitor's sockets but skip, unless the message is already there. cv's
-// shard is held.
-func (c *Channel) addEntryLocked(cv *conv, e entry, skip *conn) *entry {
-	if old := cv.byID[e.messageID]; old != nil {
+// addEntryLocked inserts en in seq order and pushes it to the visitor's
+// sockets but skip, unless the message is already there. cv's shard is
+// held.
+func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
+	if old := cv.byID[en.messageID]; old != nil {
 		return old
 	}
-	// Histories hold most of the channel's objects, which the collector
-	// marks one by one: an entry's strings share one allocation, and
-	// entries come from their conversation's slab.
-	event.Pack(&e.messageID, &e.clientID, &e.agentName, &e.text)
-	en := cv.newEntry()
-	*en = e
+	// Histories hold most of the channel's objects: one allocation for an
+	// entry's strings is less for the collector to mark than one per field.
+	event.Pack(&en.messageID, &en.clientID, &en.agentName, &en.text)
 	i, _ := slices.BinarySearchFunc(cv.entries, en, func(a, b *entry) int {
 		if a.seq != b.seq {
 			if a.seq < b.seq {
