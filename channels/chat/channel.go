@@ -457,7 +457,7 @@ func (c *Channel) applyAccepted(a accepted) {
 // conversation's shard, is held.
 func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) {
 	cv := cs.conv(tkey{a.Tenant, a.ConversationID})
-	if cv.visitor != a.Visitor {
+	if cv.visitor != a.Visitor { // else keep the string it has, not the record's copy
 		cv.visitor = a.Visitor
 	}
 	cv.last = later(cv.last, a.Time)
@@ -606,8 +606,8 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
 	if old := cv.byID[en.messageID]; old != nil {
 		return old
 	}
-	// Histories hold most of the channel's objects: one allocation for an
-	// entry's strings is less for the collector to mark than one per field.
+	// Histories hold most of the channel's objects: an entry's strings
+	// take one allocation, not one each.
 	event.Pack(&en.messageID, &en.clientID, &en.agentName, &en.text)
 	i, _ := slices.BinarySearchFunc(cv.entries, en, func(a, b *entry) int {
 		if a.seq != b.seq {

@@ -783,8 +783,8 @@ func TestHistoryKeepsTheNewestMessages(t *testing.T) {
 	ack := c.next("ack")
 	c.ws.Close()
 
-	// More replies than a history and a slab hold, each with its own
-	// text, so a field read from the wrong entry shows.
+	// Far more replies than a history holds, each with its own text, so
+	// a field read from the wrong entry shows.
 	const replies = 40
 	id := func(n int) string { return fmt.Sprintf("r%02d", n) }
 	for n := 1; n <= replies; n++ {
