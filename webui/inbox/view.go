@@ -434,7 +434,7 @@ func (i *Inbox) appendEntry(c *Conversation, en Entry) *Entry {
 	}
 	// Threads hold most of the view's objects: an entry's strings take one
 	// allocation, not one each.
-	event.Pack(&en.MessageID, &en.AgentID, &en.Text, &en.DeliveryError)
+	event.Pack(&en.MessageID, &en.AgentID, &en.Text)
 	c.Thread = append(c.Thread, en)
 	if len(c.Thread) > i.cfg.MaxThread {
 		c.Thread = slices.Delete(c.Thread, 0, 1)
