@@ -218,13 +218,11 @@ func (c *committer) toSync(job syncJob) {
 // the committer stops and has nothing more queued.
 func (c *committer) syncLoop() {
 	defer close(c.syncDone)
-	wake := time.AfterFunc(time.Hour, func() {
+	broadcast := func() {
 		c.smu.Lock()
 		c.scond.Broadcast()
 		c.smu.Unlock()
-	})
-	wake.Stop()
-	defer wake.Stop()
+	}
 	var jobs []syncJob
 	var last time.Time // when the last sync began
 	released := 0      // records the last sync acknowledged
@@ -238,7 +236,13 @@ func (c *committer) syncLoop() {
 			return
 		}
 		if d := syncWait(c.pending, released, last, time.Now()); d > 0 {
-			wake.Reset(d)
+			// A new timer each time, not one reset: the runtime scans
+			// every timer of a processor (each socket's deadlines)
+			// whenever a timer modified to an earlier time comes due,
+			// and this one would come due hundreds of times a second.
+			// A stopped new timer is only dropped when it reaches the
+			// top of the timer heap.
+			wake := time.AfterFunc(d, broadcast)
 			for !c.sstop && syncWait(c.pending, released, last, time.Now()) > 0 {
 				c.scond.Wait()
 			}
