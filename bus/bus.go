@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +135,9 @@ func NewSharedDelivery(m Message, topic string, partition int, offset int64, t t
 // Memo returns what build returns, calling build at most once for all the
 // deliveries that share the delivery's memo (the deliveries of one record
 // in one process, on a bus that shares them; only this one otherwise):
-// later calls, from any goroutine, return the first call's value and error.
+// later calls, from any goroutine, return the first call's value and error
+// (until the bus forgets it, see Memo.Forget: then the next call computes
+// it again).
 // It is for the layer that decodes messages (package event), so that one
 // record is decoded once per process however many subscriptions read it;
 // that layer owns the memo's value type, and the value is shared and
@@ -149,22 +152,45 @@ func (d *Delivery) Memo(build func() (any, error)) (any, error) {
 
 // Memo holds one value derived from a delivered record, computed once. The
 // zero Memo is ready to use; a Memo must not be copied after first use.
-// Implementations make one per record they share (NewSharedDelivery).
+// Implementations make one per record they share (NewSharedDelivery), and
+// may Forget its value when they stop expecting readers of the record.
 type Memo struct {
-	once sync.Once
-	v    any
-	err  error
+	mu sync.Mutex // held while the value is computed
+	v  atomic.Pointer[memoValue]
 }
 
-// Do returns build's value and error, calling build only the first time;
-// concurrent callers wait for that first call. If that call panics, the
-// panic goes on up its goroutine and later calls return errMemoPanicked.
+type memoValue struct {
+	v   any
+	err error
+}
+
+// Do returns build's value and error, calling build only the first time
+// (or the first time after Forget); concurrent callers wait for that call.
+// If that call panics, the panic goes on up its goroutine and later calls
+// return errMemoPanicked.
 func (m *Memo) Do(build func() (any, error)) (any, error) {
-	m.once.Do(func() {
-		m.err = errMemoPanicked
-		m.v, m.err = build()
-	})
-	return m.v, m.err
+	if r := m.v.Load(); r != nil {
+		return r.v, r.err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.v.Load(); r != nil {
+		return r.v, r.err
+	}
+	r := &memoValue{err: errMemoPanicked}
+	defer m.v.Store(r) // before the unlock, on a panic too
+	r.v, r.err = build()
+	return r.v, r.err
+}
+
+// Forget drops the value, so that the memo no longer keeps it alive: the
+// next Do computes it again. Callers that already have the value keep it.
+// It is for an implementation that shares a record for a while (a cache of
+// the log's tail) and keeps its bytes longer than readers need the value
+// derived from them. A computation under way when Forget is called keeps
+// its value.
+func (m *Memo) Forget() {
+	m.v.Store(nil)
 }
 
 var errMemoPanicked = errors.New("bus: the first computation of this delivery's memo panicked")

@@ -372,3 +372,71 @@ func TestTailCacheOneDeliveryForReaders(t *testing.T) {
 		}
 	}
 }
+
+// The ring keeps the memo's value of its newest tailDecodedRecords records
+// only: a reader that lags further gets the record's bytes from the ring
+// and computes the value again (once for all such readers), while a reader
+// near the end shares the value the first reader computed.
+func TestTailCacheForgetsOldDecodedValues(t *testing.T) {
+	b := mustOpen(t, Config{Dir: t.TempDir(), Partitions: 1}, nil)
+	defer b.Close()
+	ctx := context.Background()
+	const n = 3 * tailDecodedRecords
+	first, err := b.Subscribe(ctx, "t", bus.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	build := func() (any, error) {
+		calls.Add(1)
+		return new(int), nil
+	}
+	// The first reader keeps up: it decodes every record as it arrives.
+	vals := make([]any, n)
+	for i := range n {
+		publish(t, b, "t", tailMsg(i))
+		d, err := first.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals[i], _ = d.Memo(build)
+	}
+	if calls.Load() != n {
+		t.Fatalf("the first reader built %d values for %d records", calls.Load(), n)
+	}
+	p := b.topics["t"].parts[0]
+	if held, _, from := p.tail.stats(); held != n || from != 0 {
+		t.Fatalf("ring holds %d records from %d, want all %d", held, from, n)
+	}
+	// A reader from the start gets every record from the ring; only the
+	// newest tailDecodedRecords still have their value.
+	late, err := b.Subscribe(ctx, "t", bus.SubscribeOptions{Start: bus.StartEarliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls.Store(0)
+	again := make([]any, n)
+	for i := range n {
+		d, err := late.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Offset != int64(i) {
+			t.Fatalf("record %d has offset %d", i, d.Offset)
+		}
+		before := calls.Load()
+		again[i], _ = d.Memo(build)
+		shared := calls.Load() == before
+		if want := i >= n-tailDecodedRecords; shared != want || (again[i] == vals[i]) != want {
+			t.Fatalf("offset %d: value shared %v, want %v", i, shared, want)
+		}
+		// A second late delivery of the same record shares the value
+		// computed again.
+		if v, _ := d.Memo(build); v != again[i] {
+			t.Fatalf("offset %d: the value computed again is not kept", i)
+		}
+	}
+	if want := int32(n - tailDecodedRecords); calls.Load() != want {
+		t.Fatalf("the late reader built %d values, want %d", calls.Load(), want)
+	}
+}
