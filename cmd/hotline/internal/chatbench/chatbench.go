@@ -86,7 +86,8 @@ type Options struct {
 	CPUProfile   string
 	MutexProfile string
 	// HeapProfile, if set, is where the hub's heap profile at the end of
-	// the measured window is written, and HeapProfile+".start" the one at
+	// the measured window is written (with the goroutines' profile at that
+	// time in HeapProfile+".goroutines"), and HeapProfile+".start" the one at
 	// its start (the window's allocations are the difference).
 	HeapProfile string
 	// Trace, if set, is where the hub's runtime execution trace of the
@@ -599,6 +600,11 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	rep.HubMemory = procstat.ReadGoMemory()
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
+			return err
+		}
+		// What the collector scans besides the heap: every goroutine's
+		// stack.
+		if err := writeProfile("goroutine", o.HeapProfile+".goroutines"); err != nil {
 			return err
 		}
 	}
