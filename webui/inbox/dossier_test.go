@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -221,7 +222,12 @@ func TestFirstLine(t *testing.T) {
 		{[]Entry{{Text: "   "}}, ""},
 		{[]Entry{{Text: long}}, strings.Repeat("é", maxFirstLine) + "…"},
 	} {
-		if got := firstLine(c.thread); got != c.want {
+		var th thread
+		for n, en := range c.thread {
+			en.MessageID = fmt.Sprint("m", n)
+			th.add(&en, 10)
+		}
+		if got := firstLine(&th); got != c.want {
 			t.Errorf("firstLine(%+v) = %q, want %q", c.thread, got, c.want)
 		}
 	}

@@ -210,11 +210,11 @@ type listItem struct {
 const maxFirstLine = 120
 
 // firstLine is the first non-empty line of the oldest message kept.
-func firstLine(thread []Entry) string {
-	if len(thread) == 0 {
+func firstLine(t *thread) string {
+	if t.len() == 0 {
 		return ""
 	}
-	for line := range strings.Lines(thread[0].Text) {
+	for line := range strings.Lines(t.entry(0).Text) {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -283,7 +283,7 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		item := listItem{Summary: s}
 		if view == "contact" {
-			item.FirstLine = firstLine(c.Thread)
+			item.FirstLine = firstLine(&c.thread)
 		}
 		out = append(out, item)
 	}

@@ -70,7 +70,7 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 			return replyOut{}, &replyError{http.StatusNotFound, "not_found", "no such conversation", ""}
 		}
 	}
-	if hasMessage(c, eventID) {
+	if c.thread.find(eventID) >= 0 {
 		defer i.mu.Unlock()
 		return i.replyResultLocked(t, id, eventID) // a double submit: the reply is already there
 	}
@@ -89,13 +89,7 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 	if from == "" {
 		from = c.Tenant
 	}
-	var inReplyTo string
-	for n := len(c.Thread) - 1; n >= 0; n-- {
-		if c.Thread[n].Direction == DirectionIn {
-			inReplyTo = c.Thread[n].MessageID
-			break
-		}
-	}
+	inReplyTo := c.thread.lastIn()
 	// What the event needs of c, so that it is built after the lock is
 	// released: the fold and every other reply wait for i.mu.
 	var head Conversation
@@ -151,10 +145,8 @@ func (i *Inbox) reply(ctx context.Context, p auth.Principal, t *tenantView, conv
 // conversation id as the thread holds it, with the summary. i.mu is held.
 func (i *Inbox) replyResultLocked(t *tenantView, id, msgID string) (replyOut, *replyError) {
 	if c := t.convs[id]; c != nil {
-		for n := len(c.Thread) - 1; n >= 0; n-- {
-			if c.Thread[n].MessageID == msgID {
-				return replyOut{Conversation: c.summary(), Entry: c.Thread[n]}, nil
-			}
+		if n := c.thread.find(msgID); n >= 0 {
+			return replyOut{Conversation: c.summary(), Entry: c.thread.entry(n)}, nil
 		}
 	}
 	// Folded, yet gone at once: the conversation left the view.

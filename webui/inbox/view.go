@@ -93,7 +93,10 @@ type Detail struct {
 
 // Conversation is the inbox's view of one conversation.
 type Conversation struct {
+	// Detail is what the API shows, but for its Thread, which stays nil:
+	// the thread is kept in thread, and detail builds it.
 	Detail
+	thread thread
 	skills []string // the conversation's own routing skills
 	// lastAgent had it last: shown as AgentID once closed, and may still
 	// open and reopen it.
@@ -121,11 +124,8 @@ func (c *Conversation) summary() Summary {
 func (c *Conversation) detail() Detail {
 	d := c.Detail
 	d.Summary = c.summary()
-	d.Thread = slices.Clone(c.Thread)
+	d.Thread = c.thread.entries()
 	d.Notes = slices.Clone(c.Notes)
-	if d.Thread == nil {
-		d.Thread = []Entry{}
-	}
 	if d.Notes == nil {
 		d.Notes = []Note{}
 	}
@@ -404,44 +404,31 @@ func cut(s string) (string, string, bool) {
 // deliver marks a reply delivered or failed and returns its entry; nil if
 // it is not folded yet.
 func deliver(c *Conversation, msgID, status, reason string) *Entry {
-	for n := len(c.Thread) - 1; n >= 0; n-- {
-		if c.Thread[n].MessageID == msgID {
-			c.Thread[n].Delivered = status == event.DeliveryDelivered
-			if status == event.DeliveryFailed {
-				c.Thread[n].DeliveryError = reason
-			}
-			return &c.Thread[n]
-		}
+	n := c.thread.find(msgID)
+	if n < 0 {
+		return nil
 	}
-	return nil
-}
-
-// hasMessage reports whether msgID is in c's thread.
-func hasMessage(c *Conversation, msgID string) bool {
-	for n := len(c.Thread) - 1; n >= 0; n-- {
-		if c.Thread[n].MessageID == msgID {
-			return true
-		}
-	}
-	return false
+	c.thread.setDelivery(n, status == event.DeliveryDelivered, status == event.DeliveryFailed, reason)
+	en := c.thread.entry(n)
+	return &en
 }
 
 // appendEntry adds en to c's thread unless its message id is there
-// already (a republished event), dropping the oldest past MaxThread.
+// already (a republished event), dropping the oldest past MaxThread, and
+// returns the entry as the thread keeps it; nil if it added nothing.
 func (i *Inbox) appendEntry(c *Conversation, en Entry) *Entry {
-	if en.MessageID == "" || hasMessage(c, en.MessageID) {
+	if en.MessageID == "" || c.thread.find(en.MessageID) >= 0 {
 		return nil
 	}
-	// Threads hold most of the view's objects: an entry's strings take one
-	// allocation, not one each.
-	event.Pack(&en.MessageID, &en.AgentID, &en.Text)
-	c.Thread = append(c.Thread, en)
-	if len(c.Thread) > i.cfg.MaxThread {
-		c.Thread = slices.Delete(c.Thread, 0, 1)
-		c.ThreadDropped++
+	dropped, ok := c.thread.add(&en, i.cfg.MaxThread)
+	c.ThreadDropped += dropped
+	c.Messages = c.thread.len() + c.ThreadDropped
+	if !ok {
+		i.log.Warn("thread entry too large to keep", "tenant", c.Tenant, "conversation_id", c.ID, "message_id", en.MessageID)
+		return nil
 	}
-	c.Messages = len(c.Thread) + c.ThreadDropped
-	return &c.Thread[len(c.Thread)-1]
+	kept := c.thread.entry(c.thread.len() - 1)
+	return &kept
 }
 
 // decodeEvent reads an event and its payload; unreadable events are logged and
