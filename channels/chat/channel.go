@@ -71,9 +71,8 @@ type Channel struct {
 // message.delivered; d, the outbox delivery, is acknowledged once that is
 // durable.
 type pushedReply struct {
-	tenant, convID string
-	en             *entry
-	d              *bus.Delivery
+	tenant, convID, msgID string
+	d                     *bus.Delivery
 }
 
 // recordQueue bounds the accepted records waiting for recordLoop; past it
@@ -130,26 +129,9 @@ type accepted struct {
 type conv struct {
 	tenant, id, visitor string
 	closed              bool
-	entries             []*entry // by seq
-	byID                map[string]*entry
+	hist                history
 	last                time.Time
 }
-
-// entry is one message of the history, visitor's or agent's.
-type entry struct {
-	seq        int64
-	messageID  string
-	clientID   string
-	from       string // "visitor" or "agent"
-	agentName  string
-	text       string
-	time       time.Time
-	pushed     bool // written to at least one socket queue
-	delivered  bool // message.delivered seen or published
-	delivering bool
-}
-
-func (e *entry) frame() []byte { return messageFrameOf(e) }
 
 // New validates cfg, loads (or creates) the token secret and returns a
 // channel that serves nothing until Run has caught up with the bus.
@@ -469,7 +451,11 @@ func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) {
 	if _, ok := v.cids[a.ClientID]; !ok {
 		// Kept for every message: the strings of its entry when it has
 		// one, else one allocation for both.
-		if en := cv.byID[a.MessageID]; en != nil && en.clientID == a.ClientID {
+		var en entry
+		if n := cv.hist.find(a.MessageID); n >= 0 {
+			en = cv.hist.entry(n)
+		}
+		if en.messageID != "" && en.clientID == a.ClientID {
 			a.ClientID, a.MessageID = en.clientID, en.messageID
 		} else {
 			event.Pack(&a.ClientID, &a.MessageID)
@@ -508,10 +494,10 @@ func (c *Channel) foldEvent(_ context.Context, d *bus.Delivery) error {
 }
 
 // apply folds one event; it is idempotent (entries are keyed by message id)
-// and returns the entry it touched, if any.
-func (c *Channel) apply(e *event.Envelope) *entry {
+// and returns the message id of the entry it added or found, if any.
+func (c *Channel) apply(e *event.Envelope) string {
 	if e.ConversationID == "" {
-		return nil
+		return ""
 	}
 	// Which events matter, and the decoding, are settled before taking
 	// the channel's lock, which every socket needs.
@@ -519,17 +505,17 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	switch e.Type {
 	case event.MessageReceived, event.MessageSent:
 		if e.Channel != event.ChannelChat {
-			return nil
+			return ""
 		}
 	case event.MessageDelivered:
 		if e.Channel != event.ChannelChat {
-			return nil
+			return ""
 		}
 		mustExist = true
 	case event.ConversationResolved, event.ConversationAbandoned, event.ConversationReopened:
 		mustExist = true
 	default:
-		return nil
+		return ""
 	}
 	k := tkey{e.Tenant, e.ConversationID}
 	cs := c.convShard(k)
@@ -539,7 +525,7 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		delete(cs.taken, e.ID)
 		cs.mu.Unlock()
 		if mine {
-			return nil // applied when it was accepted
+			return "" // applied when it was accepted
 		}
 	}
 	if mustExist {
@@ -547,20 +533,20 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		cv := cs.convs[k]
 		cs.mu.Unlock()
 		if cv == nil {
-			return nil // not a conversation of this channel (or evicted)
+			return "" // not a conversation of this channel (or evicted)
 		}
 	}
 	p, err := e.Decode()
 	if err != nil {
 		c.log.Warn("skipping undecodable event", "tenant", e.Tenant, "conversation_id", e.ConversationID, "type", e.Type, "err", err)
-		return nil
+		return ""
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cv := cs.convs[k]
 	if cv == nil {
 		if mustExist {
-			return nil
+			return ""
 		}
 		cv = cs.conv(k)
 	}
@@ -572,8 +558,8 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 		return c.addEntryLocked(cv, &entry{seq: e.Time.UnixMicro(), messageID: d.MessageID, from: "agent",
 			agentName: d.From.Name, text: d.Text, time: e.Time}, nil)
 	case *event.MessageDeliveredData:
-		if en := cv.byID[d.MessageID]; en != nil {
-			en.delivered = true
+		if n := cv.hist.find(d.MessageID); n >= 0 {
+			cv.hist.rec(n).delivered = true
 		}
 	case *event.ConversationResolvedData, *event.ConversationAbandonedData:
 		cv.closed = true
@@ -587,55 +573,36 @@ func (c *Channel) apply(e *event.Envelope) *entry {
 	case *event.ConversationReopenedData:
 		cv.closed = false
 	}
-	return nil
+	return ""
 }
 
 // receivedLocked adds a visitor's message to cv; from, when not nil, is
 // the socket it came on, which its ack answers instead of a message frame.
-// cv's shard is held.
-func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) *entry {
+// It returns the entry's message id (see addEntryLocked). cv's shard is
+// held.
+func (c *Channel) receivedLocked(cv *conv, visitor, messageID, clientID, text string, t time.Time, from *conn) string {
 	cv.visitor = visitor
 	return c.addEntryLocked(cv, &entry{seq: t.UnixMicro(), messageID: messageID, clientID: clientID,
 		from: "visitor", text: text, time: t}, from)
 }
 
-// addEntryLocked inserts en in seq order and pushes it to the visitor's
-// sockets but skip, unless the message is already there. cv's shard is
+// addEntryLocked inserts en in cv's history and pushes it to the visitor's
+// sockets but skip, unless the message is already there. It returns the
+// message id as the history keeps it, "" if the history does not keep the
+// message (older than every message of a full history). cv's shard is
 // held.
-func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) *entry {
-	if old := cv.byID[en.messageID]; old != nil {
-		return old
+func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) string {
+	if n := cv.hist.find(en.messageID); n >= 0 {
+		return cv.hist.messageID(n)
 	}
-	// Histories hold most of the channel's objects: an entry's strings
-	// take one allocation, not one each.
-	event.Pack(&en.messageID, &en.clientID, &en.agentName, &en.text)
-	i, _ := slices.BinarySearchFunc(cv.entries, en, func(a, b *entry) int {
-		if a.seq != b.seq {
-			if a.seq < b.seq {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.messageID < b.messageID:
-			return -1
-		case a.messageID > b.messageID:
-			return 1
-		}
-		return 0
-	})
-	cv.entries = slices.Insert(cv.entries, i, en)
-	cv.byID[en.messageID] = en
-	if over := len(cv.entries) - c.cfg.HistoryPerConversation; over > 0 {
-		for _, old := range cv.entries[:over] {
-			delete(cv.byID, old.messageID)
-		}
-		cv.entries = slices.Delete(cv.entries, 0, over)
+	n := cv.hist.insert(en, c.cfg.HistoryPerConversation)
+	if n < 0 {
+		return ""
 	}
-	if c.pushLocked(cv, skip, en.frame) {
-		en.pushed = true
+	if c.pushLocked(cv, skip, func() []byte { e := cv.hist.entry(n); return e.frame() }) {
+		cv.hist.rec(n).pushed = true
 	}
-	return en
+	return cv.hist.messageID(n)
 }
 
 // deliver is the delivery group's handler: it makes sure a chat
@@ -650,21 +617,24 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 		}
 		return d.Ack()
 	}
-	en := c.apply(e)
-	if en == nil {
+	msgID := c.apply(e)
+	if msgID == "" {
 		return d.Ack()
 	}
 	k := tkey{e.Tenant, e.ConversationID}
 	cs := c.convShard(k)
 	cs.mu.Lock()
-	if !en.pushed {
-		if cv := cs.convs[k]; cv != nil && c.pushLocked(cv, nil, en.frame) {
-			en.pushed = true
+	publish := false
+	if cv := cs.convs[k]; cv != nil {
+		if n := cv.hist.find(msgID); n >= 0 {
+			r := cv.hist.rec(n)
+			if !r.pushed && c.pushLocked(cv, nil, func() []byte { e := cv.hist.entry(n); return e.frame() }) {
+				r.pushed = true
+			}
+			if publish = r.pushed && !r.delivered && !r.delivering; publish {
+				r.delivering = true
+			}
 		}
-	}
-	publish := en.pushed && !en.delivered && !en.delivering
-	if publish {
-		en.delivering = true
 	}
 	cs.mu.Unlock()
 	if !publish {
@@ -673,7 +643,7 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 	// The next reply goes out at once; its message.delivered joins a
 	// batch, and d is acknowledged when that batch is durable.
 	select {
-	case c.delivered <- pushedReply{tenant: e.Tenant, convID: e.ConversationID, en: en, d: d}:
+	case c.delivered <- pushedReply{tenant: e.Tenant, convID: e.ConversationID, msgID: msgID, d: d}:
 		return nil
 	case <-ctx.Done():
 		return nil // not acknowledged: read again after a restart
@@ -707,7 +677,7 @@ func (c *Channel) deliveredLoop(ctx context.Context) {
 			}
 		}
 		for _, p := range batch {
-			m, err := c.deliveredMessage(p.tenant, p.convID, p.en)
+			m, err := c.deliveredMessage(p.tenant, p.convID, p.msgID)
 			if err != nil {
 				c.log.Error("message.delivered not built", "tenant", p.tenant, "conversation_id", p.convID, "err", err)
 				continue
@@ -727,10 +697,7 @@ func (c *Channel) deliveredLoop(ctx context.Context) {
 			}
 		}
 		for _, p := range batch {
-			cs := c.convShard(tkey{p.tenant, p.convID})
-			cs.mu.Lock()
-			p.en.delivering, p.en.delivered = false, true
-			cs.mu.Unlock()
+			c.setDelivered(p.tenant, p.convID, p.msgID, true)
 		}
 		for _, p := range batch {
 			if err := p.d.Ack(); err != nil && ctx.Err() == nil {
@@ -742,10 +709,10 @@ func (c *Channel) deliveredLoop(ctx context.Context) {
 
 // deliveredMessage is the message.delivered of an agent entry, with an id
 // derived from the message so a second publish is dropped downstream.
-func (c *Channel) deliveredMessage(tenant, convID string, en *entry) (bus.Message, error) {
+func (c *Channel) deliveredMessage(tenant, convID, msgID string) (bus.Message, error) {
 	ev, err := event.New(event.MessageDelivered, tenant,
-		&event.MessageDeliveredData{MessageID: en.messageID, Status: event.DeliveryDelivered, Attempts: 1},
-		event.WithID(derivedID("dlv", tenant, convID, en.messageID)), event.WithConversation(convID),
+		&event.MessageDeliveredData{MessageID: msgID, Status: event.DeliveryDelivered, Attempts: 1},
+		event.WithID(derivedID("dlv", tenant, convID, msgID)), event.WithConversation(convID),
 		event.WithChannel(event.ChannelChat), event.WithSource(defaultSource), event.WithTime(c.cfg.Now()))
 	if err != nil {
 		return bus.Message{}, err
@@ -754,22 +721,33 @@ func (c *Channel) deliveredMessage(tenant, convID string, en *entry) (bus.Messag
 }
 
 // publishDelivered writes message.delivered for an agent entry.
-func (c *Channel) publishDelivered(ctx context.Context, tenant, convID string, en *entry) error {
-	m, err := c.deliveredMessage(tenant, convID, en)
+func (c *Channel) publishDelivered(ctx context.Context, tenant, convID, msgID string) error {
+	m, err := c.deliveredMessage(tenant, convID, msgID)
 	if err == nil {
 		err = c.bus.Publish(ctx, event.TopicConversations, m)
 	}
-	cs := c.convShard(tkey{tenant, convID})
-	cs.mu.Lock()
-	en.delivering = false
-	if err == nil {
-		en.delivered = true
-	}
-	cs.mu.Unlock()
+	c.setDelivered(tenant, convID, msgID, err == nil)
 	if err != nil {
 		return fmt.Errorf("chat: publish message.delivered: %w", err)
 	}
 	return nil
+}
+
+// setDelivered records that the message.delivered of an entry is no longer
+// being published, and whether it was, if the history still holds the
+// entry.
+func (c *Channel) setDelivered(tenant, convID, msgID string, delivered bool) {
+	k := tkey{tenant, convID}
+	cs := c.convShard(k)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cv := cs.convs[k]; cv != nil {
+		if n := cv.hist.find(msgID); n >= 0 {
+			r := cv.hist.rec(n)
+			r.delivering = false
+			r.delivered = r.delivered || delivered
+		}
+	}
 }
 
 // derivedID is a deterministic event or message id from its inputs:

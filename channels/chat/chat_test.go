@@ -796,15 +796,15 @@ func TestHistoryKeepsTheNewestMessages(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		cs.mu.Lock()
 		ids = ids[:0]
-		for _, en := range cs.convs[k].entries {
-			ids = append(ids, en.messageID)
+		h := &cs.convs[k].hist
+		for n := range h.len() {
+			ids = append(ids, h.messageID(n))
+			if h.find(h.messageID(n)) != n {
+				t.Fatalf("entry %d (%s) is not found by its id", n, h.messageID(n))
+			}
 		}
-		byID := len(cs.convs[k].byID)
 		cs.mu.Unlock()
 		if len(ids) > 0 && ids[len(ids)-1] == id(replies) {
-			if byID != len(ids) {
-				t.Fatalf("%d entries but %d indexed by id", len(ids), byID)
-			}
 			break
 		}
 		if time.Now().After(deadline) {

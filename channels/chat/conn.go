@@ -331,21 +331,23 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 		vs.mu.Unlock()
 		break
 	}
-	var owed []*entry
+	var owed []string // message ids of replies this socket delivers
 	if cv != nil {
 		from := int64(-1 << 62)
 		if f.LastSeq != nil {
 			from = *f.LastSeq - c.cfg.ResumeSlack.Microseconds()
 		}
-		for _, en := range cv.entries {
-			if en.seq <= from {
+		for n := range cv.hist.len() {
+			r := cv.hist.rec(n)
+			if r.seq <= from {
 				continue
 			}
+			en := cv.hist.entry(n)
 			if s.enqueue(en.frame()) {
-				en.pushed = true
-				if en.from == "agent" && !en.delivered && !en.delivering {
-					en.delivering = true
-					owed = append(owed, en)
+				r.pushed = true
+				if r.agent && !r.delivered && !r.delivering {
+					r.delivering = true
+					owed = append(owed, en.messageID)
 				}
 			}
 		}
@@ -353,8 +355,8 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 	if cs != nil {
 		cs.mu.Unlock()
 	}
-	for _, en := range owed {
-		if err := c.publishDelivered(ctx, t.id, cv.id, en); err != nil {
+	for _, msgID := range owed {
+		if err := c.publishDelivered(ctx, t.id, cv.id, msgID); err != nil {
 			c.log.Warn("message.delivered not published", "tenant", t.id, "conversation_id", cv.id, "err", err)
 		}
 	}

@@ -65,7 +65,7 @@ func (c *Channel) visitorShard(k tkey) *visitorShard { return &c.vshards[k.shard
 func (cs *convShard) conv(k tkey) *conv {
 	cv := cs.convs[k]
 	if cv == nil {
-		cv = &conv{tenant: k.tenant, id: k.id, byID: make(map[string]*entry)}
+		cv = &conv{tenant: k.tenant, id: k.id}
 		cs.convs[k] = cv
 	}
 	return cv
