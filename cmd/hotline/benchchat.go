@@ -83,7 +83,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 	f.BoolVar(&o.Baseline, "baseline", o.Baseline, "measure the bare relay first, with the same workers and rate")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write the hub's CPU profile of the measured window to this file")
 	f.StringVar(&o.MutexProfile, "mutexprofile", "", "write the hub's lock contention profile of the measured window to this file")
-	f.StringVar(&o.HeapProfile, "memprofile", "", "write the hub's heap profile at the end of the measured window to this file (and at its start to FILE.start)")
+	f.StringVar(&o.HeapProfile, "memprofile", "", "write the hub's heap profile at the end of the measured window to this file (and at its start to FILE.start, its goroutines at the end to FILE.goroutines)")
 	f.StringVar(&o.Trace, "trace", "", "write the hub's runtime execution trace of the start of the measured window to this file (go tool trace)")
 	f.DurationVar(&o.TraceFor, "trace-for", o.TraceFor, "how much of the measured window --trace covers")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
