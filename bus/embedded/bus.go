@@ -67,7 +67,8 @@
 // its publisher handed over, whose bytes the bus keeps instead of copying
 // them (see bus.Publisher), and every subscription of the process takes the
 // same read-only record from it, with one bus.Memo, so the layer above
-// decodes it once too (tailcache.go).
+// decodes it once too; the ring forgets that decoded value once the record
+// is 64 behind the end, and keeps the bytes (tailcache.go).
 //
 // # Recovery
 //
