@@ -451,12 +451,8 @@ func (c *Channel) applyAcceptedLocked(cs *convShard, a accepted) {
 	if _, ok := v.cids[a.ClientID]; !ok {
 		// Kept for every message: the strings of its entry when it has
 		// one, else one allocation for both.
-		var en entry
-		if n := cv.hist.find(a.MessageID); n >= 0 {
-			en = cv.hist.entry(n)
-		}
-		if en.messageID != "" && en.clientID == a.ClientID {
-			a.ClientID, a.MessageID = en.clientID, en.messageID
+		if n := cv.hist.find(a.MessageID); n >= 0 && cv.hist.clientID(n) == a.ClientID {
+			a.ClientID, a.MessageID = cv.hist.clientID(n), cv.hist.messageID(n)
 		} else {
 			event.Pack(&a.ClientID, &a.MessageID)
 		}
@@ -599,7 +595,7 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) string {
 	if n < 0 {
 		return ""
 	}
-	if c.pushLocked(cv, skip, func() []byte { e := cv.hist.entry(n); return e.frame() }) {
+	if c.pushLocked(cv, skip, func() []byte { return cv.hist.frame(n) }) {
 		cv.hist.rec(n).pushed = true
 	}
 	return cv.hist.messageID(n)
@@ -628,7 +624,7 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 	if cv := cs.convs[k]; cv != nil {
 		if n := cv.hist.find(msgID); n >= 0 {
 			r := cv.hist.rec(n)
-			if !r.pushed && c.pushLocked(cv, nil, func() []byte { e := cv.hist.entry(n); return e.frame() }) {
+			if !r.pushed && c.pushLocked(cv, nil, func() []byte { return cv.hist.frame(n) }) {
 				r.pushed = true
 			}
 			if publish = r.pushed && !r.delivered && !r.delivering; publish {

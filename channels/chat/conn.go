@@ -342,12 +342,11 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 			if r.seq <= from {
 				continue
 			}
-			en := cv.hist.entry(n)
-			if s.enqueue(en.frame()) {
+			if s.enqueue(cv.hist.frame(n)) {
 				r.pushed = true
 				if r.agent && !r.delivered && !r.delivering {
 					r.delivering = true
-					owed = append(owed, en.messageID)
+					owed = append(owed, cv.hist.messageID(n))
 				}
 			}
 		}

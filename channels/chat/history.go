@@ -81,6 +81,18 @@ func (h *history) messageID(n int) string {
 	return h.text.String(r.off, r.idLen)
 }
 
+// clientID returns the client id of message n.
+func (h *history) clientID(n int) string {
+	r := &h.recs[n]
+	return h.text.String(r.off+r.idLen, r.clientLen)
+}
+
+// frame returns the message frame of message n.
+func (h *history) frame(n int) []byte {
+	e := h.entry(n)
+	return e.frame()
+}
+
 // find returns the index of message id, -1 if the history does not hold
 // it. Lookups come with new messages, which are mostly recent, so it
 // looks from the newest.

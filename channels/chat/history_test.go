@@ -51,6 +51,9 @@ func TestHistory(t *testing.T) {
 		if h.find(h.messageID(n)) != n {
 			t.Fatalf("find %s", h.messageID(n))
 		}
+		if en := h.entry(n); h.clientID(n) != en.clientID || string(h.frame(n)) != string(en.frame()) {
+			t.Fatalf("message %d: client id %q or frame differ from its entry's", n, h.clientID(n))
+		}
 	}
 	if got := strings.Join(order, " "); got != "m-1 m-4 m-0 m-2 m-3 m-5" {
 		t.Fatalf("order %s", got)
