@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/hotline-hub/hotline/bus"
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/webui/wsock"
 )
 
 // Channel is the chat channel. Build it with New, start its consumers with
@@ -595,7 +596,7 @@ func (c *Channel) addEntryLocked(cv *conv, en *entry, skip *conn) string {
 	if n < 0 {
 		return ""
 	}
-	if c.pushLocked(cv, skip, func() []byte { return cv.hist.frame(n) }) {
+	if c.pushLocked(cv, skip, func() *wsock.Frame { return cv.hist.pooledFrame(n) }) {
 		cv.hist.rec(n).pushed = true
 	}
 	return cv.hist.messageID(n)
@@ -624,7 +625,7 @@ func (c *Channel) deliver(ctx context.Context, d *bus.Delivery) error {
 	if cv := cs.convs[k]; cv != nil {
 		if n := cv.hist.find(msgID); n >= 0 {
 			r := cv.hist.rec(n)
-			if !r.pushed && c.pushLocked(cv, nil, func() []byte { return cv.hist.frame(n) }) {
+			if !r.pushed && c.pushLocked(cv, nil, func() *wsock.Frame { return cv.hist.pooledFrame(n) }) {
 				r.pushed = true
 			}
 			if publish = r.pushed && !r.delivered && !r.delivering; publish {

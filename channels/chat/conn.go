@@ -403,8 +403,12 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 			return true
 		}
 	}
-	s.enqueue(ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID,
-		Seq: a.Time.UnixMicro()}.marshal())
+	ack := ackFrame{Type: frameAck, ClientID: a.ClientID, MessageID: a.MessageID, ConversationID: a.ConversationID,
+		Seq: a.Time.UnixMicro()}
+	fr := wsock.NewFrame(ack.size())
+	fr.B = ack.appendTo(fr.B)
+	s.out.SendFrame(fr)
+	fr.Release()
 	return true
 }
 

@@ -20,9 +20,16 @@ import (
 const escapeSlack = 16
 
 // marshal returns the ack frame as encode writes it.
-func (f ackFrame) marshal() []byte {
-	b := make([]byte, 0, len(`{"type":"","client_id":"","message_id":"","conversation_id":"","seq":}`)+20+
-		len(f.Type)+len(f.ClientID)+len(f.MessageID)+len(f.ConversationID)+escapeSlack)
+func (f ackFrame) marshal() []byte { return f.appendTo(make([]byte, 0, f.size())) }
+
+// size is room for the ack frame with a few escapes.
+func (f ackFrame) size() int {
+	return len(`{"type":"","client_id":"","message_id":"","conversation_id":"","seq":}`) + 20 +
+		len(f.Type) + len(f.ClientID) + len(f.MessageID) + len(f.ConversationID) + escapeSlack
+}
+
+// appendTo appends the ack frame to b.
+func (f ackFrame) appendTo(b []byte) []byte {
 	b = append(b, `{"type":`...)
 	b = jsonenc.AppendString(b, f.Type)
 	b = append(b, `,"client_id":`...)
@@ -50,8 +57,17 @@ func (f typingFrame) marshal() []byte {
 // messageFrame entry.frame describes, with the time written in place
 // rather than formatted into a string first.
 func messageFrameOf(e *entry) []byte {
-	b := make([]byte, 0, len(`{"type":"message","seq":,"message_id":"","client_id":"","from":"","agent_name":"","text":"","time":""}`)+
-		20+len(e.messageID)+len(e.clientID)+len(e.from)+len(e.agentName)+len(e.text)+len(time.RFC3339Nano)+escapeSlack)
+	return appendMessageFrame(make([]byte, 0, messageFrameSize(e)), e)
+}
+
+// messageFrameSize is room for e's message frame with a few escapes.
+func messageFrameSize(e *entry) int {
+	return len(`{"type":"message","seq":,"message_id":"","client_id":"","from":"","agent_name":"","text":"","time":""}`) +
+		20 + len(e.messageID) + len(e.clientID) + len(e.from) + len(e.agentName) + len(e.text) + len(time.RFC3339Nano) + escapeSlack
+}
+
+// appendMessageFrame appends e's message frame to b.
+func appendMessageFrame(b []byte, e *entry) []byte {
 	b = append(b, `{"type":"`+frameMessage+`","seq":`...)
 	b = strconv.AppendInt(b, e.seq, 10)
 	b = append(b, `,"message_id":`...)

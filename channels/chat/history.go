@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline-hub/hotline/bus/event"
+	"github.com/hotline-hub/hotline/webui/wsock"
 )
 
 // history is a conversation's messages as the channel keeps them, in seq
@@ -91,6 +92,15 @@ func (h *history) clientID(n int) string {
 func (h *history) frame(n int) []byte {
 	e := h.entry(n)
 	return e.frame()
+}
+
+// pooledFrame is frame in a pooled buffer, with one reference, the
+// caller's.
+func (h *history) pooledFrame(n int) *wsock.Frame {
+	e := h.entry(n)
+	f := wsock.NewFrame(messageFrameSize(&e))
+	f.B = appendMessageFrame(f.B, &e)
+	return f
 }
 
 // find returns the index of message id, -1 if the history does not hold

@@ -1,6 +1,10 @@
 package chat
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/hotline-hub/hotline/webui/wsock"
+)
 
 // The channel's state is split over shards so that the sockets of
 // different visitors, and the readers folding different conversations,
@@ -85,7 +89,7 @@ func (vs *visitorShard) visitor(k tkey) *visitor {
 // open socket of cv's visitor but skip, and reports whether any socket
 // took it. The conversation's shard is held; pushLocked takes the
 // visitor's.
-func (c *Channel) pushLocked(cv *conv, skip *conn, frame func() []byte) bool {
+func (c *Channel) pushLocked(cv *conv, skip *conn, frame func() *wsock.Frame) bool {
 	if cv.visitor == "" {
 		return false
 	}
@@ -96,7 +100,7 @@ func (c *Channel) pushLocked(cv *conv, skip *conn, frame func() []byte) bool {
 	if v == nil {
 		return false
 	}
-	var f []byte
+	var f *wsock.Frame
 	pushed := false
 	for s := range v.socks {
 		if s == skip {
@@ -104,8 +108,9 @@ func (c *Channel) pushLocked(cv *conv, skip *conn, frame func() []byte) bool {
 		}
 		if f == nil {
 			f = frame()
+			defer f.Release()
 		}
-		if s.enqueue(f) {
+		if s.out.SendFrame(f) {
 			pushed = true
 		}
 	}

@@ -190,28 +190,42 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 		}
 	}
 	sum := c.summary()
-	var conv, msg []byte
-	frame := func(withEntry bool) []byte {
-		var err error
+	// Each frame is encoded once, for the first socket that needs it, and
+	// shared by the others.
+	var conv, msg *wsock.Frame
+	var convErr, msgErr error
+	frame := func(withEntry bool) *wsock.Frame {
 		if withEntry {
-			if msg == nil {
+			if msg == nil && msgErr == nil {
 				f := &messageOut{Type: "message", ConversationID: c.ID, Entry: *entry, Conversation: &sum}
-				msg, err = appendMessageFrame(make([]byte, 0, messageFrameSize(f)), f)
-			}
-			if err != nil {
-				i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
+				msg = wsock.NewFrame(messageFrameSize(f))
+				if msg.B, msgErr = appendMessageFrame(msg.B, f); msgErr != nil {
+					msg.Release()
+					msg = nil
+					i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", msgErr)
+				}
 			}
 			return msg
 		}
-		if conv == nil {
+		if conv == nil && convErr == nil {
 			f := &conversationOut{Type: "conversation", Conversation: sum}
-			conv, err = appendConversationFrame(make([]byte, 0, 32+summarySize(&sum)), f)
-		}
-		if err != nil {
-			i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", err)
+			conv = wsock.NewFrame(32 + summarySize(&sum))
+			if conv.B, convErr = appendConversationFrame(conv.B, f); convErr != nil {
+				conv.Release()
+				conv = nil
+				i.log.Error("inbox frame not encoded", "conversation_id", c.ID, "err", convErr)
+			}
 		}
 		return conv
 	}
+	defer func() {
+		if msg != nil {
+			msg.Release()
+		}
+		if conv != nil {
+			conv.Release()
+		}
+	}()
 	// On the stack: Summary is large, and a change of every message
 	// comes through here.
 	sums := [2]Summary{sum}
@@ -229,7 +243,7 @@ func (i *Inbox) changed(t *tenantView, c *Conversation, before *snapshot, entry 
 			return
 		}
 		if f := frame(entry != nil && now); f != nil {
-			cl.enqueue(f)
+			cl.out.SendFrame(f)
 		}
 	}, sums[:n]...)
 }
@@ -579,13 +593,15 @@ func (i *Inbox) serveReply(ctx context.Context, cl *client, tenant string, in *r
 		}
 		return
 	}
-	b, err := appendReplyResult(make([]byte, 0, replyResultSize(in.RequestID, &out)), in.RequestID, &out)
+	f := wsock.NewFrame(replyResultSize(in.RequestID, &out))
+	defer f.Release()
+	f.B, err = appendReplyResult(f.B, in.RequestID, &out)
 	if err != nil {
 		i.log.Error("inbox reply_result not encoded", "conversation_id", in.ConversationID, "err", err)
 		cl.replyError(in.RequestID, &replyError{http.StatusInternalServerError, "internal", "internal error", ""})
 		return
 	}
-	cl.enqueue(b)
+	cl.out.SendFrame(f)
 }
 
 // replyError answers a reply frame with a reply_error frame.

@@ -49,7 +49,7 @@ type Writer struct {
 	// frame is due and dropped when drained: most of a hub's sockets are
 	// idle, and a channel of Queue slots for each would hold (and have the
 	// GC scan) memory for frames that never come.
-	queue   [][]byte
+	queue   []queued
 	pingDue atomic.Bool
 	running atomic.Bool // a flush goroutine is (or is about to be) running
 	ping    *time.Timer
@@ -77,11 +77,41 @@ func New(ws *websocket.Conn, cfg Config) *Writer {
 	return w
 }
 
+// queued is a frame waiting for the socket, with its Frame if it came
+// through SendFrame.
+type queued struct {
+	b []byte
+	f *Frame
+}
+
+// release gives up the queue's reference to a pooled frame.
+func (q queued) release() {
+	if q.f != nil {
+		q.f.Release()
+	}
+}
+
 // Send queues the text frame f and reports whether it was taken. A full
 // queue closes the socket (1013, slow reader); a closing socket takes
 // nothing. f must not be changed afterwards; the same slice may be sent to
 // many sockets.
 func (w *Writer) Send(f []byte) bool {
+	return w.enqueue(queued{b: f})
+}
+
+// SendFrame is Send for a pooled frame: the socket takes a reference of
+// its own, released once f is written or dropped, and the caller still
+// releases its own.
+func (w *Writer) SendFrame(f *Frame) bool {
+	f.retain()
+	if !w.enqueue(queued{b: f.B, f: f}) {
+		f.Release()
+		return false
+	}
+	return true
+}
+
+func (w *Writer) enqueue(q queued) bool {
 	select {
 	case <-w.closing:
 		return false
@@ -93,21 +123,21 @@ func (w *Writer) Send(f []byte) bool {
 		w.Close(websocket.CloseTryAgainLater, slowReader)
 		return false
 	}
-	w.queue = append(w.queue, f)
+	w.queue = append(w.queue, q)
 	w.mu.Unlock()
 	w.kick()
 	return true
 }
 
 // next takes the oldest queued frame, if any.
-func (w *Writer) next() ([]byte, bool) {
+func (w *Writer) next() (queued, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.queue) == 0 {
-		return nil, false
+		return queued{}, false
 	}
 	f := w.queue[0]
-	w.queue[0] = nil
+	w.queue[0] = queued{}
 	w.queue = w.queue[1:]
 	if len(w.queue) == 0 {
 		w.queue = nil
@@ -167,8 +197,10 @@ func (w *Writer) flush() {
 			w.ping.Reset(w.cfg.PingInterval)
 			continue
 		}
-		if f, ok := w.next(); ok {
-			if !w.write(f) {
+		if q, ok := w.next(); ok {
+			written := w.write(q.b)
+			q.release()
+			if !written {
 				w.broken()
 				return
 			}
@@ -208,9 +240,12 @@ func (w *Writer) finish() {
 	if w.ping != nil {
 		w.ping.Stop()
 	}
-	if w.code != websocket.CloseAbnormalClosure && w.text != slowReader {
-		for f, ok := w.next(); ok && w.write(f); f, ok = w.next() {
+	drain := w.code != websocket.CloseAbnormalClosure && w.text != slowReader
+	for q, ok := w.next(); ok; q, ok = w.next() {
+		if drain && !w.write(q.b) {
+			drain = false
 		}
+		q.release()
 	}
 	if w.code != websocket.CloseAbnormalClosure {
 		w.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(w.code, w.text), time.Now().Add(w.cfg.WriteTimeout))

@@ -125,17 +125,7 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	if !refused {
 		t.Fatal("the queue never filled")
 	}
-	select {
-	case <-w.Closing():
-	default:
-		t.Fatal("a full queue did not close the socket")
-	}
-	c.Close()
-	select {
-	case <-w.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Done not closed")
-	}
+	closedAsSlowReader(t, w, c)
 }
 
 func TestPings(t *testing.T) {
@@ -274,5 +264,22 @@ func TestReaderReadsWholeMessages(t *testing.T) {
 	}
 	if g := <-out; !errors.Is(g.err, websocket.ErrReadLimit) {
 		t.Fatalf("message over the read limit: err %v, want ErrReadLimit", g.err)
+	}
+}
+
+// closedAsSlowReader checks that w is closing after its queue filled, then
+// closes the client end and waits for w to finish.
+func closedAsSlowReader(t *testing.T, w *Writer, c *websocket.Conn) {
+	t.Helper()
+	select {
+	case <-w.Closing():
+	default:
+		t.Fatal("a full queue did not close the socket")
+	}
+	c.Close()
+	select {
+	case <-w.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed")
 	}
 }
