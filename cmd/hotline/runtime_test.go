@@ -21,12 +21,23 @@ func TestApplyRuntime(t *testing.T) {
 
 	var out bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
+	t.Setenv("GOGC", "")
 	applyRuntime(config.Runtime{}, log)
-	if p, l := procstat.GC(); p != 100 || l != 0 {
-		t.Errorf("nothing set: GC() = %d, %d; want the runtime's 100 and no limit", p, l)
+	if p, l := procstat.GC(); p != config.DefaultGCPercent || l != 0 {
+		t.Errorf("nothing set: GC() = %d, %d; want the hub's %d and no limit", p, l, config.DefaultGCPercent)
 	}
-	if !strings.Contains(out.String(), "gc_percent=100 memory_limit=none") {
+	if !strings.Contains(out.String(), "gc_percent=150 memory_limit=none") {
 		t.Errorf("log = %q", out.String())
+	}
+
+	// GOGC set: the runtime read it at start (here, as the test set it
+	// with SetGCPercent), and the hub leaves it.
+	out.Reset()
+	debug.SetGCPercent(80)
+	t.Setenv("GOGC", "80")
+	applyRuntime(config.Runtime{}, log)
+	if p, _ := procstat.GC(); p != 80 {
+		t.Errorf("GOGC=80: GC() percent = %d", p)
 	}
 
 	out.Reset()
