@@ -29,7 +29,7 @@ type Runtime struct {
 // marks; letting the heap reach 2.5 times what it keeps instead of twice
 // makes a third fewer cycles for a quarter more peak heap. In the chat
 // bench (docs/BENCHMARKS.md) that took the collections from 9–10 a minute
-// to 6–7 and the peak RSS from some 720 MiB to some 830 MiB.
+// to 6–7 and the peak RSS from 696–744 MiB to 809–870 MiB.
 const DefaultGCPercent = 150
 
 // Limits of the runtime section. Below minMemoryLimit the collector would
