@@ -101,7 +101,9 @@ func (w *Writer) Send(f []byte) bool {
 
 // SendFrame is Send for a pooled frame: the socket takes a reference of
 // its own, released once f is written or dropped, and the caller still
-// releases its own.
+// releases its own. (A frame taken just as a closing socket finished
+// draining is never released: the collector frees it instead of the pool
+// getting it back, which costs nothing else.)
 func (w *Writer) SendFrame(f *Frame) bool {
 	f.retain()
 	if !w.enqueue(queued{b: f.B, f: f}) {
