@@ -42,6 +42,13 @@ type conn struct {
 // peer does not read: the connection is closed. Safe under Channel.mu.
 func (s *conn) enqueue(f []byte) bool { return s.out.Send(f) }
 
+// enqueueOwned is enqueue for a pooled frame the caller built for this
+// socket alone: it gives up the caller's reference.
+func (s *conn) enqueueOwned(f *wsock.Frame) bool {
+	defer f.Release()
+	return s.out.SendFrame(f)
+}
+
 // shutdown writes what is queued, then a close frame with code, and closes
 // the socket.
 func (s *conn) shutdown(code int, text string) { s.out.Close(code, text) }
@@ -342,7 +349,7 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 			if r.seq <= from {
 				continue
 			}
-			if s.enqueue(cv.hist.frame(n)) {
+			if s.enqueueOwned(cv.hist.pooledFrame(n)) {
 				r.pushed = true
 				if r.agent && !r.delivered && !r.delivering {
 					r.delivering = true
@@ -407,8 +414,7 @@ func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
 		Seq: a.Time.UnixMicro()}
 	fr := wsock.NewFrame(ack.size())
 	fr.B = ack.appendTo(fr.B)
-	s.out.SendFrame(fr)
-	fr.Release()
+	s.enqueueOwned(fr)
 	return true
 }
 

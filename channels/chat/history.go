@@ -49,8 +49,6 @@ type entry struct {
 	delivering bool // message.delivered being published
 }
 
-func (e *entry) frame() []byte { return messageFrameOf(e) }
-
 func (h *history) len() int { return len(h.recs) }
 
 // entry returns message n.
@@ -88,14 +86,8 @@ func (h *history) clientID(n int) string {
 	return h.text.String(r.off+r.idLen, r.clientLen)
 }
 
-// frame returns the message frame of message n.
-func (h *history) frame(n int) []byte {
-	e := h.entry(n)
-	return e.frame()
-}
-
-// pooledFrame is frame in a pooled buffer, with one reference, the
-// caller's.
+// pooledFrame returns the message frame of message n in a pooled buffer,
+// with one reference, the caller's.
 func (h *history) pooledFrame(n int) *wsock.Frame {
 	e := h.entry(n)
 	f := wsock.NewFrame(messageFrameSize(&e))
