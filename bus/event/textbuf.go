@@ -2,6 +2,7 @@ package event
 
 import (
 	"math"
+	"time"
 	"unsafe"
 )
 
@@ -77,4 +78,26 @@ func (t *TextBuf) Compact(spans func(keep func(off, n uint32) uint32)) {
 		return at
 	})
 	t.buf, t.dead = buf, 0
+}
+
+// noTime is PackTime's number for the zero time.Time, which UnixNano
+// cannot hold.
+const noTime = math.MinInt64
+
+// PackTime returns t as a number, for records that keep their strings in
+// a TextBuf and so hold no pointer: Unix nanoseconds, or a number of its
+// own for the zero time. UnpackTime reverses it.
+func PackTime(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixNano()
+}
+
+// UnpackTime returns the time PackTime packed as n, in UTC.
+func UnpackTime(n int64) time.Time {
+	if n == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // Strings come back as added; strings handed out keep their bytes through
@@ -62,5 +63,20 @@ func TestTextBuf(t *testing.T) {
 	}
 	if first != "id-0" {
 		t.Fatalf("a string handed out before compacting changed to %q", first)
+	}
+}
+
+func TestPackTime(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	for _, tm := range []time.Time{
+		{},
+		time.Date(2026, 11, 24, 13, 0, 0, 123456789, paris),
+		time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Unix(0, 0),
+	} {
+		got := UnpackTime(PackTime(tm))
+		if !got.Equal(tm) || got.IsZero() != tm.IsZero() || (!got.IsZero() && got.Location() != time.UTC) {
+			t.Errorf("%v came back as %v", tm, got)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -23,14 +22,11 @@ type history struct {
 // histRec is one message. Its message id, client id, agent name and text
 // are consecutive in the buffer from off.
 type histRec struct {
-	seq, at                              int64 // at: time as Unix nanoseconds, zeroTime for the zero time
+	seq, at                              int64 // at: time, event.PackTime
 	off, idLen, clientLen, agentLen      uint32
 	textLen                              uint32
 	agent, pushed, delivered, delivering bool
 }
-
-// zeroTime stands for the zero time.Time, which UnixNano cannot hold.
-const zeroTime = math.MinInt64
 
 // entry is one message: what a history keeps of it (insert), or a copy of
 // it read from one (history.entry), whose strings share the history's
@@ -61,15 +57,13 @@ func (h *history) entry(n int) entry {
 		from:       "visitor",
 		agentName:  h.text.String(r.off+r.idLen+r.clientLen, r.agentLen),
 		text:       h.text.String(r.off+r.idLen+r.clientLen+r.agentLen, r.textLen),
+		time:       event.UnpackTime(r.at),
 		pushed:     r.pushed,
 		delivered:  r.delivered,
 		delivering: r.delivering,
 	}
 	if r.agent {
 		e.from = "agent"
-	}
-	if r.at != zeroTime {
-		e.time = time.Unix(0, r.at).UTC()
 	}
 	return e
 }
@@ -125,11 +119,8 @@ func (h *history) insert(e *entry, limit int) int {
 			return -1
 		}
 	}
-	r := histRec{seq: e.seq, at: zeroTime, off: off, agent: e.from == "agent", pushed: e.pushed, delivered: e.delivered, delivering: e.delivering,
+	r := histRec{seq: e.seq, at: event.PackTime(e.time), off: off, agent: e.from == "agent", pushed: e.pushed, delivered: e.delivered, delivering: e.delivering,
 		idLen: uint32(len(e.messageID)), clientLen: uint32(len(e.clientID)), agentLen: uint32(len(e.agentName)), textLen: uint32(len(e.text))}
-	if !e.time.IsZero() {
-		r.at = e.time.UnixNano()
-	}
 	i, _ := slices.BinarySearchFunc(h.recs, &r, func(a histRec, b *histRec) int {
 		if a.seq != b.seq {
 			if a.seq < b.seq {

@@ -1,9 +1,6 @@
 package inbox
 
 import (
-	"math"
-	"time"
-
 	"github.com/hotline-hub/hotline/bus/event"
 )
 
@@ -22,14 +19,11 @@ type thread struct {
 // consecutive in the buffer from off; its delivery error, set after the
 // entry was appended, is wherever it was written.
 type threadRec struct {
-	at                      int64 // Time as Unix nanoseconds; zeroTime for the zero Time
+	at                      int64 // Time, event.PackTime
 	off, idLen, agentLen    uint32
 	textLen, errOff, errLen uint32
 	out, delivered          bool
 }
-
-// zeroTime stands for the zero time.Time, which UnixNano cannot hold.
-const zeroTime = math.MinInt64
 
 func (t *thread) len() int { return len(t.recs) }
 
@@ -48,14 +42,12 @@ func (t *thread) entry(n int) Entry {
 		Direction:     DirectionIn,
 		AgentID:       t.text.String(r.off+r.idLen, r.agentLen),
 		Text:          t.text.String(r.off+r.idLen+r.agentLen, r.textLen),
+		Time:          event.UnpackTime(r.at),
 		Delivered:     r.delivered,
 		DeliveryError: t.text.String(r.errOff, r.errLen),
 	}
 	if r.out {
 		e.Direction = DirectionOut
-	}
-	if r.at != zeroTime {
-		e.Time = time.Unix(0, r.at).UTC()
 	}
 	return e
 }
@@ -106,11 +98,8 @@ func (t *thread) add(en *Entry, limit int) (dropped int, ok bool) {
 			return dropped, false
 		}
 	}
-	r := threadRec{at: zeroTime, off: off, out: en.Direction == DirectionOut, delivered: en.Delivered,
+	r := threadRec{at: event.PackTime(en.Time), off: off, out: en.Direction == DirectionOut, delivered: en.Delivered,
 		idLen: uint32(len(en.MessageID)), agentLen: uint32(len(en.AgentID)), textLen: uint32(len(en.Text))}
-	if !en.Time.IsZero() {
-		r.at = en.Time.UnixNano()
-	}
 	if r.errOff, ok = t.text.Add(en.DeliveryError); ok {
 		r.errLen = uint32(len(en.DeliveryError))
 	}
