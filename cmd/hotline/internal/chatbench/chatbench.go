@@ -525,7 +525,7 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	o := c.o
 	heap := procstat.NewHeapSampler()
 	sleepUntil(ctx, t0.Add(o.Warmup))
-	cpu0 := procstat.CPU()
+	cpu0, gc0 := procstat.CPU(), procstat.ReadGCCPU()
 	waits := procstat.NewWaitSampler()
 	if mode == modeHub && o.MutexProfile != "" {
 		prev := runtime.SetMutexProfileFraction(mutexProfileRate)
@@ -581,9 +581,13 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	cycles := procstat.GCCycles()
+	var afterGC procstat.GoMemory // read within a tick of the last cycle's end
 	for time.Now().Before(end) && ctx.Err() == nil {
 		rep.HubHeapPeak = max(rep.HubHeapPeak, heapInUse(heap))
 		now, n := time.Now(), procstat.GCCycles()
+		if cycles < n {
+			afterGC = procstat.ReadGoMemory()
+		}
 		for ; cycles < n; cycles++ {
 			rep.gcEnds = append(rep.gcEnds, now)
 		}
@@ -598,6 +602,10 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	rep.HubCPU = procstat.CPU() - cpu0
 	rep.HubWaits = waits.Read()
 	rep.HubMemory = procstat.ReadGoMemory()
+	// The scannable heap grows with every allocation between cycles: read
+	// just after one, it is close to what that cycle scanned.
+	rep.HubMemory.ScanHeap, rep.HubMemory.ScanStacks = afterGC.ScanHeap, afterGC.ScanStacks
+	rep.HubGCCPU = procstat.ReadGCCPU().Sub(gc0)
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
 			return err

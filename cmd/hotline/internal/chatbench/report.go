@@ -90,8 +90,13 @@ type PhaseReport struct {
 	HubPeakRSS   int64         `json:"hub_peak_rss_bytes"` // VmHWM, reset before the phase where the kernel allows
 	HubHeapInUse int64         `json:"hub_heap_in_use_bytes"`
 	HubHeapPeak  int64         `json:"hub_heap_peak_bytes"`
-	// HubMemory is where the hub's Go memory was at the end of the window.
+	// HubMemory is where the hub's Go memory was at the end of the window;
+	// its scan sizes are as read within a sampling tick (250 ms) of the
+	// window's last GC cycle.
 	HubMemory procstat.GoMemory `json:"hub_go_memory"`
+	// HubGCCPU is the CPU the hub's garbage collector took over the
+	// window, as the Go runtime estimates it.
+	HubGCCPU procstat.GCCPU `json:"hub_gc_cpu"`
 	// HubWaits are the Go runtime's scheduling latency and GC pauses in the
 	// hub process over the measured window.
 	HubWaits procstat.Waits `json:"hub_waits"`
@@ -299,6 +304,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("hub Go memory live / goal / stacks / total", func(p PhaseReport) string {
 		m := p.HubMemory
 		return benchstat.MiB(m.Live) + " / " + benchstat.MiB(m.Goal) + " / " + benchstat.MiB(m.Stacks) + " / " + benchstat.MiB(m.Total)
+	})
+	row("hub GC scan heap / stacks (after the last cycle)", func(p PhaseReport) string {
+		return benchstat.MiB(p.HubMemory.ScanHeap) + " / " + benchstat.MiB(p.HubMemory.ScanStacks)
+	})
+	row("hub GC CPU assists / workers / pauses", func(p PhaseReport) string {
+		g := p.HubGCCPU
+		return dur(g.Assist) + " / " + dur(g.Background) + " / " + dur(g.Pause)
 	})
 	row("hub scheduling latency p99 / p99.9 / max", func(p PhaseReport) string {
 		d := p.HubWaits.Sched

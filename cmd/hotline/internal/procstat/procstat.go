@@ -107,6 +107,14 @@ type GoMemory struct {
 	Objects int64 `json:"objects"`
 	Stacks  int64 `json:"stacks"`
 	Total   int64 `json:"total"`
+	// ScanHeap is the heap that may hold pointers, which the collector
+	// scans: what the last cycle scanned, plus what was allocated with
+	// pointers since. ScanStacks and ScanGlobals are the goroutine stacks
+	// and the globals the last cycle scanned. A cycle's marking work
+	// follows their sum, not the heap's size.
+	ScanHeap    int64 `json:"scan_heap"`
+	ScanStacks  int64 `json:"scan_stacks"`
+	ScanGlobals int64 `json:"scan_globals"`
 }
 
 // ReadGoMemory reads GoMemory now, without stopping the world.
@@ -115,6 +123,7 @@ func ReadGoMemory() GoMemory {
 		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"},
 		{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"},
 		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/scan/heap:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
 	}
 	metrics.Read(s)
 	v := make([]int64, len(s))
@@ -123,7 +132,39 @@ func ReadGoMemory() GoMemory {
 			v[i] = int64(s[i].Value.Uint64())
 		}
 	}
-	return GoMemory{Live: v[0], Goal: v[1], Objects: v[2], Stacks: v[3], Total: v[4] - v[5]}
+	return GoMemory{Live: v[0], Goal: v[1], Objects: v[2], Stacks: v[3], Total: v[4] - v[5],
+		ScanHeap: v[6], ScanStacks: v[7], ScanGlobals: v[8]}
+}
+
+// GCCPU is the CPU time the garbage collector has taken in this process,
+// as the runtime estimates it: Assist is marking done by goroutines that
+// allocated during a cycle (which delays them), Background the mark
+// workers', Pause the stops of the world (times GOMAXPROCS).
+type GCCPU struct {
+	Assist     time.Duration `json:"assist_ns"`
+	Background time.Duration `json:"background_ns"`
+	Pause      time.Duration `json:"pause_ns"`
+}
+
+// ReadGCCPU reads GCCPU since the process started.
+func ReadGCCPU() GCCPU {
+	s := []metrics.Sample{
+		{Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/dedicated:cpu-seconds"},
+		{Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}, {Name: "/cpu/classes/gc/pause:cpu-seconds"},
+	}
+	metrics.Read(s)
+	d := make([]time.Duration, len(s))
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindFloat64 {
+			d[i] = time.Duration(s[i].Value.Float64() * float64(time.Second))
+		}
+	}
+	return GCCPU{Assist: d[0], Background: d[1] + d[2], Pause: d[3]}
+}
+
+// Sub is the GC CPU taken between o and g.
+func (g GCCPU) Sub(o GCCPU) GCCPU {
+	return GCCPU{Assist: g.Assist - o.Assist, Background: g.Background - o.Background, Pause: g.Pause - o.Pause}
 }
 
 // GC reads this process's garbage collector settings without changing

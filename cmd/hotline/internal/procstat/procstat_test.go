@@ -48,6 +48,30 @@ func TestReadGoMemory(t *testing.T) {
 	if m.Live <= 0 || m.Goal < m.Live || m.Stacks <= 0 || m.Total < m.Objects+m.Stacks {
 		t.Fatalf("implausible Go memory: %+v", m)
 	}
+	if m.ScanHeap <= 0 || m.ScanStacks <= 0 {
+		t.Fatalf("implausible scan sizes: %+v", m)
+	}
+}
+
+// sink keeps the test's allocations reachable until the collector has
+// marked them.
+var sink [][]*int
+
+func TestReadGCCPU(t *testing.T) {
+	before := ReadGCCPU()
+	for range 4 {
+		s := make([]*int, 1<<16)
+		for i := range s {
+			s[i] = new(int)
+		}
+		sink = append(sink, s)
+		runtime.GC()
+	}
+	sink = nil
+	d := ReadGCCPU().Sub(before)
+	if d.Background <= 0 || d.Pause <= 0 || d.Assist < 0 {
+		t.Fatalf("GC CPU over four forced cycles: %+v", d)
+	}
 }
 
 func TestGCCyclesCounts(t *testing.T) {
