@@ -74,7 +74,8 @@ type Config struct {
 	SendQueue int
 	// WriteTimeout bounds every frame write.
 	WriteTimeout time.Duration
-	// PingInterval is how often the server pings an idle socket.
+	// PingInterval is how long a socket may stay quiet (nothing heard
+	// from the visitor) before the server pings it.
 	PingInterval time.Duration
 	// MaxBadFrames closes a connection (1008) after this many bad frames.
 	MaxBadFrames int

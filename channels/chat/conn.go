@@ -152,6 +152,7 @@ func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
 			return
 		}
 		deadline()
+		s.out.Heard()
 		select {
 		case <-s.out.Closing():
 			return

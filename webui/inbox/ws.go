@@ -473,6 +473,7 @@ func (i *Inbox) readLoop(conn *websocket.Conn, cl *client, tenant string) {
 			return
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		cl.out.Heard()
 		// A reply frame of nothing but its string members (every reply
 		// the web app sends) is read here at once, without reflection;
 		// any other frame as encoding/json reads it.

@@ -14,6 +14,7 @@ package wsock
 
 import (
 	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,13 @@ type Config struct {
 	Queue int
 	// WriteTimeout bounds each write, the close frame included.
 	WriteTimeout time.Duration
-	// PingInterval is how often a ping is sent; 0 sends none. The reader
-	// extends its read deadline on each pong.
+	// PingInterval is how long a socket may stay quiet before it is
+	// pinged, and pinged again; 0 sends none. A peer heard from (see Heard)
+	// has proved itself alive, so a socket in use is not pinged at all.
+	// Each wait is drawn between three quarters of the interval and the
+	// whole of it, so that sockets opened together (every client
+	// reconnecting after a restart) do not ping together. The reader
+	// extends its read deadline on each frame and each pong.
 	PingInterval time.Duration
 }
 
@@ -53,6 +59,9 @@ type Writer struct {
 	pingDue atomic.Bool
 	running atomic.Bool // a flush goroutine is (or is about to be) running
 	ping    *time.Timer
+	// heard is when the last frame came from the peer (Heard), as time
+	// since epoch.
+	heard atomic.Int64
 
 	once    sync.Once
 	code    int
@@ -69,12 +78,39 @@ func New(ws *websocket.Conn, cfg Config) *Writer {
 	}
 	w := &Writer{ws: ws, cfg: cfg, closing: make(chan struct{}), closed: make(chan struct{})}
 	if cfg.PingInterval > 0 {
-		w.ping = time.AfterFunc(cfg.PingInterval, func() {
-			w.pingDue.Store(true)
-			w.kick()
-		})
+		w.ping = time.AfterFunc(w.pingWait(), w.pingTimer)
 	}
 	return w
+}
+
+// epoch is the origin of Writer.heard: times since it are monotonic.
+var epoch = time.Now()
+
+// Heard tells the writer that a frame came from the peer, which proves
+// the peer alive: the next ping waits for the socket to be quiet a whole
+// interval again.
+func (w *Writer) Heard() { w.heard.Store(int64(time.Since(epoch))) }
+
+// pingTimer asks for a ping, unless the peer was heard from within the
+// last three quarters of the interval: then it waits again, counting from
+// that frame.
+func (w *Writer) pingTimer() {
+	if isClosed(w.closing) {
+		return
+	}
+	quiet := time.Since(epoch) - time.Duration(w.heard.Load())
+	if quiet < w.cfg.PingInterval-w.cfg.PingInterval/4 {
+		w.ping.Reset(w.pingWait() - quiet)
+		return
+	}
+	w.pingDue.Store(true)
+	w.kick()
+}
+
+// pingWait is one wait of the ping timer: between three quarters of the
+// interval and the interval.
+func (w *Writer) pingWait() time.Duration {
+	return w.cfg.PingInterval - rand.N(w.cfg.PingInterval/4+1)
 }
 
 // queued is a frame waiting for the socket, with its Frame if it came
@@ -196,7 +232,7 @@ func (w *Writer) flush() {
 				w.broken()
 				return
 			}
-			w.ping.Reset(w.cfg.PingInterval)
+			w.ping.Reset(w.pingWait())
 			continue
 		}
 		if q, ok := w.next(); ok {

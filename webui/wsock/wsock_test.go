@@ -14,7 +14,8 @@ import (
 )
 
 // pair starts a server socket driven by a Writer and returns the client
-// end. The server reads (answering pings with pongs) until the client goes.
+// end. The server reads (answering pings with pongs, telling the Writer of
+// each frame it hears) until the client goes.
 func pair(t *testing.T, cfg Config) (*Writer, *websocket.Conn) {
 	t.Helper()
 	got := make(chan *Writer, 1)
@@ -31,6 +32,7 @@ func pair(t *testing.T, cfg Config) (*Writer, *websocket.Conn) {
 					w.Close(websocket.CloseAbnormalClosure, "")
 					return
 				}
+				w.Heard()
 			}
 		}()
 	}))
@@ -151,6 +153,73 @@ func TestPings(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no ping")
 		}
+	}
+}
+
+// A peer that keeps talking is not pinged; once it falls quiet it is,
+// within the interval.
+func TestSocketHeardFromIsNotPinged(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	_, c := pair(t, Config{Queue: 4, WriteTimeout: time.Second, PingInterval: interval})
+	var mu sync.Mutex
+	var pings []time.Time
+	c.SetPingHandler(func(string) error {
+		mu.Lock()
+		pings = append(pings, time.Now())
+		mu.Unlock()
+		return nil
+	})
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(pings)
+	}
+	// Talking for eight intervals, a frame every tenth of one.
+	stop := time.Now().Add(8 * interval)
+	for time.Now().Before(stop) {
+		if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(interval / 10)
+	}
+	quiet := time.Now()
+	if n := count(); n != 0 {
+		t.Fatalf("%d pings to a peer that spoke every %s (interval %s)", n, interval/10, interval)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pings in 5s once the peer fell quiet", count())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	first := pings[0].Sub(quiet)
+	mu.Unlock()
+	if first < interval/2 {
+		t.Errorf("first ping %s after the peer's last frame, before three quarters of the %s interval", first, interval)
+	}
+}
+
+func TestPingWaitsAreSpread(t *testing.T) {
+	w := &Writer{cfg: Config{PingInterval: time.Minute}}
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		d := w.pingWait()
+		if d < 45*time.Second || d > time.Minute {
+			t.Fatalf("ping wait %s outside [45s, 1m]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 900 {
+		t.Fatalf("%d distinct waits in 1,000: sockets opened together would ping together", len(seen))
 	}
 }
 
