@@ -140,15 +140,7 @@ func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
 	for {
 		typ, data, err := rd.Read(ws)
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// gorilla has sent close 1009; read the rest of the frame
-				// away so closing does not reset the connection before
-				// the peer reads why.
-				c.log.Info("closing chat socket: frame over the limit", "ip", ip, "limit", c.cfg.MaxFrameBytes)
-				ws.SetReadDeadline(time.Now().Add(2 * time.Second))
-				io.Copy(io.Discard, ws.NetConn())
-			}
-			s.shutdown(websocket.CloseAbnormalClosure, "")
+			c.readFailed(s, err)
 			return
 		}
 		deadline()
@@ -158,39 +150,52 @@ func (c *Channel) readLoop(ctx context.Context, s *conn, origin string) {
 			return
 		default:
 		}
-		if typ != websocket.TextMessage {
-			if !s.badFrame("frames are JSON text") {
-				return
-			}
-			continue
-		}
-		f, err := readFrame(data)
-		if err != nil {
-			if !s.badFrame("malformed JSON: " + err.Error()) {
-				return
-			}
-			continue
-		}
-		if s.v == nil && f.Type != frameHello {
-			if f.Type == frameMessage || f.Type == frameTyping {
-				s.fail(CodeHelloRequired, "send hello first", websocket.ClosePolicyViolation)
-				return
-			}
-		}
-		var ok bool
-		switch f.Type {
-		case frameHello:
-			ok = c.hello(ctx, s, &f, origin)
-		case frameMessage:
-			ok = c.message(ctx, s, &f)
-		case frameTyping:
-			ok = c.typing(ctx, s, &f)
-		default:
-			ok = s.badFrame("unknown frame type " + quote(f.Type))
-		}
-		if !ok {
+		if !c.serveFrame(ctx, s, typ, data, origin) {
 			return
 		}
+	}
+}
+
+// readFailed closes s after a failed read.
+func (c *Channel) readFailed(s *conn, err error) {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		// gorilla has sent close 1009; read the rest of the frame away so
+		// closing does not reset the connection before the peer reads why.
+		c.log.Info("closing chat socket: frame over the limit", "ip", s.ip, "limit", c.cfg.MaxFrameBytes)
+		s.ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, s.ws.NetConn())
+	}
+	s.shutdown(websocket.CloseAbnormalClosure, "")
+}
+
+// serveFrame serves one frame of the visitor's and reports whether the
+// socket stays open. It is a function of its own so that the frame's
+// decoded fields live on the stack only while it is served: a visitor's
+// socket spends its life parked in readLoop, whose frame the collector
+// scans on every cycle, ten thousand times over.
+func (c *Channel) serveFrame(ctx context.Context, s *conn, typ int, data []byte, origin string) bool {
+	if typ != websocket.TextMessage {
+		return s.badFrame("frames are JSON text")
+	}
+	f, err := readFrame(data)
+	if err != nil {
+		return s.badFrame("malformed JSON: " + err.Error())
+	}
+	if s.v == nil && f.Type != frameHello {
+		if f.Type == frameMessage || f.Type == frameTyping {
+			s.fail(CodeHelloRequired, "send hello first", websocket.ClosePolicyViolation)
+			return false
+		}
+	}
+	switch f.Type {
+	case frameHello:
+		return c.hello(ctx, s, &f, origin)
+	case frameMessage:
+		return c.message(ctx, s, &f)
+	case frameTyping:
+		return c.typing(ctx, s, &f)
+	default:
+		return s.badFrame("unknown frame type " + quote(f.Type))
 	}
 }
 
