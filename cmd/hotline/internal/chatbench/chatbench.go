@@ -603,8 +603,11 @@ func (c *coordinator) sampleHub(ctx context.Context, mode string, t0 time.Time, 
 	rep.HubWaits = waits.Read()
 	rep.HubMemory = procstat.ReadGoMemory()
 	// The scannable heap grows with every allocation between cycles: read
-	// just after one, it is close to what that cycle scanned.
-	rep.HubMemory.ScanHeap, rep.HubMemory.ScanStacks = afterGC.ScanHeap, afterGC.ScanStacks
+	// just after one, it is close to what that cycle scanned. (A window
+	// without a cycle keeps the values read at its end.)
+	if len(rep.gcEnds) > 0 {
+		rep.HubMemory.ScanHeap, rep.HubMemory.ScanStacks = afterGC.ScanHeap, afterGC.ScanStacks
+	}
 	rep.HubGCCPU = procstat.ReadGCCPU().Sub(gc0)
 	if mode == modeHub && o.HeapProfile != "" {
 		if err := writeProfile("heap", o.HeapProfile); err != nil {
