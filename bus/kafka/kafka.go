@@ -493,7 +493,11 @@ func retriable(err error) bool {
 		// fails with InvalidReplicationFactor "All brokers are currently
 		// fenced", which passes once the broker is registered.
 		fenced := kerr == kafkago.InvalidReplicationFactor && strings.Contains(err.Error(), "fenced")
-		return kerr.Temporary() || fenced || kerr == kafkago.UnknownTopicOrPartition || kerr == kafkago.TopicAlreadyExists
+		// A broker fenced later (a heartbeat missed on a busy machine)
+		// answers CreateTopics with BrokerNotAvailable until the
+		// controller hears from it again.
+		return kerr.Temporary() || fenced || kerr == kafkago.BrokerNotAvailable ||
+			kerr == kafkago.UnknownTopicOrPartition || kerr == kafkago.TopicAlreadyExists
 	}
 	// Network errors, closed connections, timeouts: the broker may return.
 	return true

@@ -32,6 +32,31 @@ type env struct{ br *kafkatest.Broker }
 
 func (e env) Open(t testing.TB) bus.Bus { return newTestBus(t, e.br, nil) }
 
+// What the bus retries: a broker away, fenced or between leaders; not a
+// request the broker will refuse again.
+func TestRetriable(t *testing.T) {
+	wrapped := func(e kafkago.Error) error { return fmt.Errorf("creating topic x: %w", e) }
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{wrapped(kafkago.BrokerNotAvailable), true},
+		{wrapped(kafkago.LeaderNotAvailable), true},
+		{wrapped(kafkago.NotLeaderForPartition), true},
+		{wrapped(kafkago.UnknownTopicOrPartition), true},
+		{fmt.Errorf("%w: All brokers are currently fenced.", kafkago.InvalidReplicationFactor), true},
+		{wrapped(kafkago.InvalidReplicationFactor), false},
+		{wrapped(kafkago.MessageSizeTooLarge), false},
+		{wrapped(kafkago.TopicAuthorizationFailed), false},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+	}
+	for _, tt := range tests {
+		if got := retriable(tt.err); got != tt.want {
+			t.Errorf("retriable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	ok := Config{Brokers: []string{"127.0.0.1:9092"}}
 	tests := []struct {
