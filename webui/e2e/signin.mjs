@@ -98,7 +98,13 @@ try {
   await page.selectOption('select[name="lang"]', "ru");
   await expectText('[data-testid="signout"]', "Выйти");
   await expectText('[data-testid="role"]', "Администратор · Оператор платформы");
-  if ((await page.getAttribute("html", "lang")) !== "ru") throw new Error("html lang is not ru");
+  // The app sets <html lang> in an effect, after the render that showed
+  // the Russian text: wait for it rather than read it once.
+  try {
+    await page.waitForFunction(() => document.documentElement.lang === "ru", null, { timeout });
+  } catch {
+    throw new Error(`html lang is ${JSON.stringify(await page.getAttribute("html", "lang"))}, not "ru"`);
+  }
   await shot("5-shell-ru");
 
   journey.step("reload: still signed in, still in Russian");
