@@ -159,7 +159,10 @@ func TestPings(t *testing.T) {
 // A peer that keeps talking is not pinged; once it falls quiet it is,
 // within the interval.
 func TestSocketHeardFromIsNotPinged(t *testing.T) {
-	const interval = 200 * time.Millisecond
+	// A frame every twentieth of the interval: only a stall of over half
+	// the interval (three quarters, less a frame's gap) on a loaded
+	// machine could let a ping through.
+	const interval = 500 * time.Millisecond
 	_, c := pair(t, Config{Queue: 4, WriteTimeout: time.Second, PingInterval: interval})
 	var mu sync.Mutex
 	var pings []time.Time
@@ -181,17 +184,17 @@ func TestSocketHeardFromIsNotPinged(t *testing.T) {
 		defer mu.Unlock()
 		return len(pings)
 	}
-	// Talking for eight intervals, a frame every tenth of one.
-	stop := time.Now().Add(8 * interval)
+	// Talking for six intervals.
+	stop := time.Now().Add(6 * interval)
 	for time.Now().Before(stop) {
 		if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(interval / 10)
+		time.Sleep(interval / 20)
 	}
 	quiet := time.Now()
 	if n := count(); n != 0 {
-		t.Fatalf("%d pings to a peer that spoke every %s (interval %s)", n, interval/10, interval)
+		t.Fatalf("%d pings to a peer that spoke every %s (interval %s)", n, interval/20, interval)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for count() < 2 {
