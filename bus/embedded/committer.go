@@ -14,7 +14,8 @@ import (
 
 // committer is the bus's one writer: it takes what publishers enqueued on
 // every partition, writes it to the write-ahead log with one write, then
-// into the partition files (page cache only), where readers see it, and
+// appends it to the partitions' segments (held in memory until a flush,
+// see flushAt, then in the page cache), where readers see it, and
 // hands the cycle to its syncer, which fdatasyncs the WAL once for every
 // cycle written while it synced the last, and releases the publishers.
 // Readers do not wait for the disk's flush; publishers do.
@@ -429,6 +430,14 @@ func (c *committer) checkpoint() error {
 			}
 		}
 		cp.Partitions[t.name] = ends
+	}
+	// The cut is the partitions' ends: their files need every byte the
+	// active segments hold. The committer waits for w.mu meanwhile.
+	for _, x := range todo {
+		if err := x.s.flush(); err != nil {
+			w.mu.Unlock()
+			return err
+		}
 	}
 	w.mu.Unlock()
 	if walPos == w.ckpt && len(todo) == 0 {

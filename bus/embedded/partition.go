@@ -342,7 +342,7 @@ func (p *partition) enqueue(msgs []bus.Message, idx []int, unixNano int64) (*bat
 // write-ahead log (not necessarily synced yet): in chunks that fit the
 // active segment (rolling to a new one when full), without fdatasync (the
 // checkpoint syncs), moving the written end past each chunk. Readers read
-// it through the page cache.
+// it from the segment's held bytes or through the page cache.
 // Called by the committer (and by recovery before it starts).
 func (p *partition) write(bt *batch) error {
 	if p.failed != nil {
@@ -377,8 +377,8 @@ func (p *partition) write(bt *batch) error {
 			maxTime = max(maxTime, int64(le64(chunk[q+16:])))
 			q += 4 + frameLen(chunk[q:])
 		}
-		if _, err := s.f.WriteAt(chunk, size); err != nil {
-			return fmt.Errorf("write %s: %w", s.path, err)
+		if err := s.append(chunk, size); err != nil {
+			return err
 		}
 		// Index the frames of the chunk that start a new index interval.
 		if s.lastIdx < 0 || size+int64(n)-s.lastIdx >= indexEvery {
@@ -423,6 +423,9 @@ func (p *partition) roll(need int64) error {
 		p.act = s
 		old.close()
 		return nil
+	}
+	if err := old.flush(); err != nil {
+		return err
 	}
 	if err := old.f.Truncate(old.size.Load()); err != nil {
 		return fmt.Errorf("trim %s: %w", old.path, err)
@@ -540,7 +543,9 @@ func (p *partition) stop() error {
 	defer p.segMu.Unlock()
 	act := p.active()
 	if p.failed == nil {
-		if err := act.f.Truncate(act.size.Load()); err != nil {
+		if err := act.flush(); err != nil {
+			first = err
+		} else if err := act.f.Truncate(act.size.Load()); err != nil {
 			first = fmt.Errorf("trim %s: %w", act.path, err)
 		} else if err := act.f.Sync(); err != nil {
 			first = fmt.Errorf("sync %s: %w", act.path, err)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -20,8 +21,8 @@ type segment struct {
 	f    *os.File
 	fd   int
 
-	// size is the number of bytes of durable records: readers read only
-	// [0, size). It grows after each fdatasync.
+	// size is the number of bytes of records written (to the write-ahead
+	// log, then here: to held or the file): readers read only [0, size).
 	size atomic.Int64
 	// next is the offset after the last durable record.
 	next atomic.Int64
@@ -41,6 +42,90 @@ type segment struct {
 	// rolls to a new segment rather than write past it (unless one record
 	// is larger).
 	capacity int64
+
+	// The newest bytes of the active segment, [heldAt, size), wait in held
+	// until flush writes them to the file in one pwrite (see flushAt).
+	// Readers copy them from held. The committer alone appends and
+	// flushes; heldMu guards held and heldAt against readers.
+	heldMu sync.Mutex
+	held   []byte
+	heldAt int64
+}
+
+// flushAt is how many bytes the active segment holds before the committer
+// writes them to the file. The records are in the write-ahead log before
+// they reach a segment, and a segment's file only needs them before the
+// checkpoint syncs it, before the segment is sealed and before the bus
+// closes (all of which flush): written as they came, a pwrite per cycle
+// of one to three records, they cost the hub 5 % of its CPU at 2,000 chat
+// messages a second.
+const flushAt = 64 << 10
+
+// append adds the frames of chunk, which start at position size, to the
+// segment: into held, or straight to the file when nothing is held and
+// chunk alone reaches flushAt. Called by the committer.
+func (s *segment) append(chunk []byte, size int64) error {
+	if len(s.held) == 0 && len(chunk) >= flushAt {
+		if _, err := s.f.WriteAt(chunk, size); err != nil {
+			return fmt.Errorf("write %s: %w", s.path, err)
+		}
+		s.heldMu.Lock()
+		s.heldAt = size + int64(len(chunk))
+		s.heldMu.Unlock()
+		return nil
+	}
+	s.heldMu.Lock()
+	if len(s.held) == 0 {
+		s.heldAt = size
+	}
+	s.held = append(s.held, chunk...)
+	s.heldMu.Unlock()
+	if len(s.held) >= flushAt {
+		return s.flush()
+	}
+	return nil
+}
+
+// flush writes the held bytes to the file. Called by the committer, or
+// with the committer excluded (the checkpoint holds the WAL's lock; roll
+// and stop run in or after it).
+func (s *segment) flush() error {
+	if len(s.held) == 0 {
+		return nil
+	}
+	// Readers may copy held meanwhile: nothing writes it but this goroutine.
+	if _, err := s.f.WriteAt(s.held, s.heldAt); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	s.heldMu.Lock()
+	s.heldAt += int64(len(s.held))
+	if cap(s.held) > 2*flushAt {
+		s.held = nil // a large chunk's buffer
+	} else {
+		s.held = s.held[:0]
+	}
+	s.heldMu.Unlock()
+	return nil
+}
+
+// readAt fills b with the segment's bytes from position pos, which the
+// writer has appended: the held part from held, the rest from the file,
+// which has it once heldAt is past it.
+func (s *segment) readAt(b []byte, pos int64) error {
+	s.heldMu.Lock()
+	if end := pos + int64(len(b)); len(s.held) > 0 && end > s.heldAt {
+		from := max(pos, s.heldAt)
+		copy(b[from-pos:], s.held[from-s.heldAt:end-s.heldAt])
+		b = b[:from-pos]
+	}
+	s.heldMu.Unlock()
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := s.f.ReadAt(b, pos); err != nil {
+		return fmt.Errorf("read %s: %w", s.path, err)
+	}
+	return nil
 }
 
 type indexEntry struct{ off, pos int64 }

@@ -194,6 +194,7 @@ func crashedLog(t *testing.T) (dir string, data []byte, starts []int, walFile st
 		last = append(last, bus.Message{Key: []byte(fmt.Sprint(i)), Value: randBytes(rng, 10+rng.IntN(300)), Headers: []bus.Header{{Key: "i", Value: []byte(fmt.Sprint(i))}}})
 	}
 	publish(t, b, "t", last...)
+	b.flushHeld(t)
 	dir = t.TempDir()
 	copyDir(t, live, dir)
 	if err := b.Close(); err != nil {
@@ -388,6 +389,7 @@ func TestWALUnsyncedWritesTornTail(t *testing.T) {
 		}
 	}
 	<-inSync
+	b.flushHeld(t)
 	crashed := t.TempDir()
 	copyDir(t, live, crashed)
 	release()
@@ -817,6 +819,7 @@ func TestCheckpointDropsWAL(t *testing.T) {
 	for i := 3000; i < 3100; i += 10 {
 		publish(t, b, "t", batch(i)...)
 	}
+	b.flushHeld(t)
 	crash := t.TempDir()
 	copyDir(t, live, crash)
 	// Lose what the partitions got after the checkpoint, as a crash

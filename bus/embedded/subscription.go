@@ -277,9 +277,9 @@ func (c *cursor) fill() error {
 		c.buf = make([]byte, n)
 	}
 	c.buf = c.buf[:n]
-	if _, err := s.f.ReadAt(c.buf, pos); err != nil {
+	if err := s.readAt(c.buf, pos); err != nil {
 		c.buf = c.buf[:0]
-		return fmt.Errorf("read %s: %w", s.path, err)
+		return err
 	}
 	c.at, c.bpos = pos, 0
 	return nil
