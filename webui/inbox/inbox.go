@@ -187,6 +187,8 @@ type Inbox struct {
 	// unmarked is signalled when a tenant first seen on the bus needs its
 	// start marker.
 	unmarked chan struct{}
+	// replyWork serves the sockets' reply frames.
+	replyWork *workers
 }
 
 // tenantView is one tenant's conversations and routing fold.
@@ -230,6 +232,7 @@ func New(cfg Config, b bus.Bus, a *auth.Auth, log *slog.Logger) (*Inbox, error) 
 		inflight: map[string]chan struct{}{}, clients: map[string]*sockets{},
 		done: make(chan struct{}), unmarked: make(chan struct{}, 1),
 	}
+	i.replyWork = newWorkers(i.done)
 	for _, tc := range cfg.Routing.Tenants {
 		if tc.DedupeWindow == 0 {
 			tc.DedupeWindow = cfg.Routing.DedupeWindow

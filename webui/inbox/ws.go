@@ -548,10 +548,10 @@ func (i *Inbox) replyFrame(ctx context.Context, cl *client, tenant, requestID st
 		cl.replyError(requestID, &replyError{http.StatusTooManyRequests, "rate_limited", "too many replies in flight", ""})
 		return
 	}
-	go func() {
+	i.replyWork.run(func() {
 		defer func() { <-cl.replies }()
 		i.serveReply(ctx, cl, tenant, in)
-	}()
+	})
 }
 
 // frameDecodeError is the 400 for a reply frame that does not decode, as
