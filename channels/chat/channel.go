@@ -13,7 +13,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -378,7 +377,7 @@ func randomID() string {
 // foldState applies one record of the state log.
 func (c *Channel) foldState(_ context.Context, d *bus.Delivery) error {
 	var a accepted
-	if err := json.Unmarshal(d.Value, &a); err != nil {
+	if err := unmarshalAccepted(d.Value, &a); err != nil {
 		c.log.Warn("skipping unreadable state record", "topic", d.Topic, "position", d.String(), "err", err)
 		return nil
 	}

@@ -1,9 +1,12 @@
 package chat
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"time"
 
+	"github.com/hotline-hub/hotline/bus/event/jsondec"
 	"github.com/hotline-hub/hotline/bus/event/jsonenc"
 )
 
@@ -82,6 +85,42 @@ func appendMessageFrame(b []byte, e *entry) []byte {
 	b = append(b, `,"time":"`...)
 	b = e.time.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
+}
+
+// acceptedNames are accepted's members, in readAccepted's order.
+var acceptedNames = []string{"kind", "tenant", "visitor", "conversation_id", "client_id", "message_id", "nonce", "time"}
+
+// readAccepted reads a state record, as marshal writes them, without
+// reflection (one for every customer message, read back by every hub),
+// and reports whether it did; anything else is left to encoding/json,
+// which reads it into the same values (or rejects it). The time is read
+// by time.Time.UnmarshalText, which parses as encoding/json's
+// time.Time.UnmarshalJSON does.
+func (a *accepted) readAccepted(data []byte) bool {
+	var vals [8]string
+	set, ok := jsondec.Strings(data, acceptedNames, vals[:])
+	if !ok {
+		return false
+	}
+	var tm time.Time
+	if set&(1<<7) != 0 {
+		// encoding/json hands time.Time the quoted text as it is, escapes
+		// and all: leave any record with an escape to it.
+		if bytes.IndexByte(data, '\\') >= 0 || tm.UnmarshalText([]byte(vals[7])) != nil {
+			return false
+		}
+	}
+	*a = accepted{Kind: vals[0], Tenant: vals[1], Visitor: vals[2], ConversationID: vals[3], ClientID: vals[4],
+		MessageID: vals[5], Nonce: vals[6], Time: tm}
+	return true
+}
+
+// unmarshalAccepted reads a state record.
+func unmarshalAccepted(data []byte, a *accepted) error {
+	if a.readAccepted(data) {
+		return nil
+	}
+	return json.Unmarshal(data, a)
 }
 
 // marshal returns the state log record as encode writes it. A time

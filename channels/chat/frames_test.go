@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -192,5 +193,66 @@ func TestReadFrame(t *testing.T) {
 		if plain := f.readPlain([]byte(tc.in)); plain != tc.plain {
 			t.Errorf("readPlain(%s) = %v, want %v", tc.in, plain, tc.plain)
 		}
+	}
+}
+
+// readAccepted takes what marshal writes, and whatever it takes it reads
+// as encoding/json does; what it leaves, encoding/json reads or rejects.
+func TestReadAcceptedMatchesEncodingJSON(t *testing.T) {
+	check := func(name string, data []byte, wantFast bool) {
+		t.Helper()
+		var fast, slow accepted
+		took := fast.readAccepted(data)
+		err := json.Unmarshal(data, &slow)
+		if took != wantFast {
+			t.Fatalf("%s: %s: fast read %v, want %v", name, data, took, wantFast)
+		}
+		if took && (err != nil || !reflect.DeepEqual(fast, slow)) {
+			t.Fatalf("%s: %s:\nfast %#v\njson %#v (%v)", name, data, fast, slow, err)
+		}
+		var via accepted
+		if verr := unmarshalAccepted(data, &via); (verr == nil) != (err == nil) || (err == nil && !reflect.DeepEqual(via, slow)) {
+			t.Fatalf("%s: %s: unmarshalAccepted %#v (%v), json %#v (%v)", name, data, via, verr, slow, err)
+		}
+	}
+	paris := time.FixedZone("CET", 3600)
+	rec := accepted{Kind: "accepted", Tenant: "demo", Visitor: "v-1", ConversationID: "conv-1", ClientID: "c-1",
+		MessageID: "m-1", Time: time.Date(2026, 11, 24, 17, 0, 0, 123456789, paris)}
+	check("record", rec.marshal(), true)
+	check("marker", accepted{Kind: "marker", Tenant: "demo", Nonce: "n-1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}.marshal(), true)
+	for _, tc := range []struct {
+		name, data string
+		fast       bool
+	}{
+		{"no time", `{"kind":"marker","tenant":"demo"}`, true},
+		{"empty object", `{}`, true},
+		{"escaped time", `{"kind":"accepted","time":"2026-01-01T00:00:0\u0030Z"}`, false},
+		{"escape elsewhere", `{"kind":"acc\"epted","time":"2026-01-01T00:00:00Z"}`, false},
+		{"bad time", `{"kind":"accepted","time":"yesterday"}`, false},
+		{"lax time", `{"kind":"accepted","time":"2026-1-01T00:00:00Z"}`, false},
+		{"unknown member", `{"kind":"accepted","extra":"x"}`, false},
+		{"null", `{"kind":null}`, false},
+		{"number", `{"kind":"accepted","tenant":3}`, false},
+		{"repeated", `{"kind":"a","kind":"b"}`, false},
+		{"other case", `{"Kind":"accepted"}`, false},
+		{"trailing", `{"kind":"accepted"} x`, false},
+		{"not json", `{"kind":`, false},
+	} {
+		check(tc.name, []byte(tc.data), tc.fast)
+	}
+	rng := rand.New(rand.NewPCG(20261124, 3))
+	pieces := []string{"", "a", "conv-", "é", "日本", "😀", "<", "&", "\u2028", "\"", "\\", "\x00", "\xff"}
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(4) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	for i := range 2000 {
+		r := accepted{Kind: str(), Tenant: str(), Visitor: str(), ConversationID: str(), ClientID: str(), MessageID: str(),
+			Nonce: str(), Time: time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)).In(paris)}
+		data := r.marshal()
+		check(fmt.Sprint("case ", i), data, !strings.Contains(string(data), `\`))
 	}
 }
