@@ -156,6 +156,16 @@ func TestHeldBytesTailedAcrossFlushesAndRolls(t *testing.T) {
 	if segs := segFiles(t, dir, "t", 0); len(segs) < 4 {
 		t.Fatalf("%d segments, want rolls", len(segs))
 	}
+	p := b.topics["t"].parts[0]
+	p.segMu.RLock()
+	for _, sg := range p.segs[:len(p.segs)-1] {
+		sg.heldMu.Lock()
+		if sg.held != nil {
+			t.Errorf("sealed segment %s keeps a buffer of %d bytes", sg.path, cap(sg.held))
+		}
+		sg.heldMu.Unlock()
+	}
+	p.segMu.RUnlock()
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -427,6 +427,7 @@ func (p *partition) roll(need int64) error {
 	if err := old.flush(); err != nil {
 		return err
 	}
+	old.dropHeld()
 	if err := old.f.Truncate(old.size.Load()); err != nil {
 		return fmt.Errorf("trim %s: %w", old.path, err)
 	}
