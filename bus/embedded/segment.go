@@ -24,7 +24,7 @@ type segment struct {
 	// size is the number of bytes of records written (to the write-ahead
 	// log, then here: to held or the file): readers read only [0, size).
 	size atomic.Int64
-	// next is the offset after the last durable record.
+	// next is the offset after the last record written.
 	next atomic.Int64
 	// maxTime is the append time (Unix ns) of the newest record, 0 if none.
 	maxTime atomic.Int64
