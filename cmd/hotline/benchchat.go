@@ -30,7 +30,11 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 			"routing) runs first with the same workers (--baseline=false skips it).\n\n" +
 			"The bench hub hashes passwords with the cheapest argon2id parameters auth allows\n" +
 			"and lifts the chat and login rate limits, since every client comes from\n" +
-			"127.0.0.1. Only this in-process mode exists: it cannot drive a remote hub.",
+			"127.0.0.1. Only this in-process mode exists: it cannot drive a remote hub.\n\n" +
+			"The client processes run with GODEBUG's schedtrace set (its lines are removed\n" +
+			"from their stderr): it keeps the Go runtime's sysmon thread from waking every\n" +
+			"20 µs between their sends, which cost them a third of their CPU on the cores\n" +
+			"they share with the hub.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := g.loadValid()

@@ -39,7 +39,9 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,11 +252,30 @@ func (c *coordinator) hubPhase(ctx context.Context, dir string) (PhaseReport, er
 	return p, err
 }
 
+// workerEnviron is a worker's environment: env (the bench's) with its
+// GOMAXPROCS and GODEBUG (see workerGODEBUG), then WorkerEnv. Of keys set
+// twice, the last counts.
+func (o Options) workerEnviron(env []string) []string {
+	env = slices.Clip(env)
+	if o.WorkerProcs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.WorkerProcs))
+	}
+	var godebug string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+			godebug = v
+		}
+	}
+	env = append(env, "GODEBUG="+workerGODEBUG(godebug))
+	return append(env, o.WorkerEnv...)
+}
+
 // workerProc is one running worker.
 type workerProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	enc   *json.Encoder
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	enc    *json.Encoder
+	stderr *schedFilter
 }
 
 type workerMsg struct {
@@ -281,6 +302,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 		go func() {
 			for n, p := range procs {
 				exits[n] = p.cmd.Wait()
+				_ = p.stderr.Flush()
 			}
 			close(done)
 		}()
@@ -315,12 +337,9 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 			pl.Customers = append(pl.Customers, k)
 		}
 		cmd := exec.Command(o.WorkerCommand[0], o.WorkerCommand[1:]...)
-		cmd.Env = os.Environ()
-		if o.WorkerProcs > 0 {
-			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.WorkerProcs))
-		}
-		cmd.Env = append(cmd.Env, o.WorkerEnv...)
-		cmd.Stderr = o.Stderr
+		cmd.Env = o.workerEnviron(os.Environ())
+		stderr := &schedFilter{w: o.Stderr}
+		cmd.Stderr = stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			return rep, fmt.Errorf("chatbench: worker %d: %w", w, err)
@@ -332,7 +351,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 		if err := cmd.Start(); err != nil {
 			return rep, fmt.Errorf("chatbench: start worker %d: %w", w, err)
 		}
-		p := &workerProc{cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin)}
+		p := &workerProc{cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin), stderr: stderr}
 		procs = append(procs, p)
 		readers.Add(1)
 		go func() {

@@ -64,11 +64,17 @@ func runCounts(t *testing.T, via string) {
 	}
 	var progress bytes.Buffer
 	o.Progress = &progress
+	var stderr syncBuffer
+	o.Stderr = &stderr
+	// Workers print a schedtrace line every 100 ms, which must not show.
+	saved := workerSchedTrace
+	workerSchedTrace = 100
+	defer func() { workerSchedTrace = saved }()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r, err := Run(ctx, o)
 	if err != nil {
-		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+		t.Fatalf("Run: %v\nprogress:\n%s\nworkers' stderr:\n%s", err, progress.String(), stderr.String())
 	}
 	if len(r.Phases) != 2 || r.Phases[0].Name != "relay" || r.Phases[1].Name != "hub" {
 		t.Fatalf("phases = %+v, want relay then hub", r.Phases)
@@ -107,6 +113,7 @@ func runCounts(t *testing.T, via string) {
 			t.Errorf("trace: %d bytes starting %q (%v), want an execution trace", len(raw), raw[:min(len(raw), 16)], err)
 		}
 	}
+	noSchedLines(t, stderr.String())
 	if r.Phases[1].HubPeakRSS <= 0 || r.Phases[1].HubHeapInUse <= 0 {
 		t.Errorf("hub memory not measured: %+v", r.Phases[1])
 	}
