@@ -64,8 +64,17 @@ func runCounts(t *testing.T, via string) {
 	}
 	var progress bytes.Buffer
 	o.Progress = &progress
-	var stderr syncBuffer
-	o.Stderr = &stderr
+	// The workers' stderr, in a file: several of them write at once.
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	o.Stderr = stderr
+	workersStderr := func() string {
+		raw, _ := os.ReadFile(stderr.Name())
+		return string(raw)
+	}
 	// Workers print a schedtrace line every 100 ms, which must not show.
 	saved := workerSchedTrace
 	workerSchedTrace = 100
@@ -74,7 +83,7 @@ func runCounts(t *testing.T, via string) {
 	defer cancel()
 	r, err := Run(ctx, o)
 	if err != nil {
-		t.Fatalf("Run: %v\nprogress:\n%s\nworkers' stderr:\n%s", err, progress.String(), stderr.String())
+		t.Fatalf("Run: %v\nprogress:\n%s\nworkers' stderr:\n%s", err, progress.String(), workersStderr())
 	}
 	if len(r.Phases) != 2 || r.Phases[0].Name != "relay" || r.Phases[1].Name != "hub" {
 		t.Fatalf("phases = %+v, want relay then hub", r.Phases)
@@ -113,7 +122,7 @@ func runCounts(t *testing.T, via string) {
 			t.Errorf("trace: %d bytes starting %q (%v), want an execution trace", len(raw), raw[:min(len(raw), 16)], err)
 		}
 	}
-	noSchedLines(t, stderr.String())
+	noSchedLines(t, workersStderr())
 	if r.Phases[1].HubPeakRSS <= 0 || r.Phases[1].HubHeapInUse <= 0 {
 		t.Errorf("hub memory not measured: %+v", r.Phases[1])
 	}
