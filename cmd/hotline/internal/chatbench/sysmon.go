@@ -10,7 +10,7 @@ import (
 
 // The load generators share the VM's two cores with the hub, so what they
 // burn is taken from the hub. A `perf record` of a worker put a quarter of
-// its CPU in the Go runtime's sysmon thread, most of it in 20 µs sleeps.
+// its CPU in the Go runtime's sysmon thread, most of it in its nanosleeps.
 // The runtime's source (sysmon in runtime/proc.go) says why: when all of a
 // process's processors are idle, sysmon sleeps until it is needed, and a
 // system call that wakes it sets it back to 20 µs sleeps for its next 50
@@ -23,8 +23,9 @@ import (
 // effect is the trace line itself: with this interval the runtime prints
 // it only once the machine has been up for 25 days (and with a fatal
 // error's dump), and schedFilter removes it from the workers' stderr. The
-// hub is left as it is: its sysmon's quick rounds take back processors
-// held by the disk's fdatasync.
+// hub is left as it is: there, sysmon's quick rounds also take back
+// processors held by the disk's fdatasync, which the hub's latency may
+// need (not measured).
 
 // workerSchedTrace is the schedtrace interval given to workers, in
 // milliseconds: the largest GODEBUG takes. Tests shorten it to see the
