@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // The load generators share the VM's two cores with the hub, so what they
@@ -51,16 +50,15 @@ func workerGODEBUG(inherited string) string {
 var schedPrefix = []byte("SCHED ")
 
 // schedFilter passes a worker's stderr on to w line by line, without the
-// runtime's schedtrace lines. Flush writes an unfinished last line.
+// runtime's schedtrace lines. Flush writes an unfinished last line. Only
+// os/exec's copying goroutine writes to it, and Flush comes after the
+// process is waited for, which waits for that goroutine.
 type schedFilter struct {
-	mu  sync.Mutex
 	w   io.Writer
 	buf []byte
 }
 
 func (f *schedFilter) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.buf = append(f.buf, p...)
 	i := bytes.LastIndexByte(f.buf, '\n')
 	if i < 0 {
@@ -87,8 +85,6 @@ func (f *schedFilter) Write(p []byte) (int, error) {
 // Flush writes what is left of an unfinished line, unless it is a
 // schedtrace line.
 func (f *schedFilter) Flush() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	rest := f.buf
 	f.buf = nil
 	if len(rest) == 0 || bytes.HasPrefix(rest, schedPrefix) {
