@@ -34,7 +34,8 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 			"The client processes run with GODEBUG's schedtrace set (its lines are removed\n" +
 			"from their stderr): it keeps the Go runtime's sysmon thread from waking every\n" +
 			"20 µs between their sends, which cost them a third of their CPU on the cores\n" +
-			"they share with the hub.",
+			"they share with the hub. The bench process, and so its hub, restarts with it\n" +
+			"first, as serve does (runtime.steady_sysmon).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := g.loadValid()
@@ -48,7 +49,11 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			applyRuntime(cfg.Runtime, log) // the bench hub runs in this process
+			// The bench hub runs in this process: it runs as serve would.
+			if err := g.restartForSysmon(cmd.Context(), cfg.Runtime); err != nil {
+				log.Warn("go runtime: could not restart with a steady sysmon; going on with Go's default", "err", err)
+			}
+			applyRuntime(cfg.Runtime, log)
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("bench chat: find this binary to start workers: %w", err)

@@ -24,7 +24,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	err := newRootCmd(os.Stdout, os.Stderr, syscall.Exec).ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }

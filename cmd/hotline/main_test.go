@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,13 +21,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/sysmon"
 )
 
 // run executes the hotline command line in-process.
 func run(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	root := newRootCmd(&out, &errb)
+	root := newRootCmd(&out, &errb, nil)
 	root.SetArgs(args)
 	err = root.ExecuteContext(ctx)
 	return out.String(), errb.String(), err
@@ -197,7 +199,7 @@ func TestServeInProcess(t *testing.T) {
 	data := t.TempDir()
 	pr, pw := io.Pipe()
 	var stderr syncBuffer
-	root := newRootCmd(pw, &stderr)
+	root := newRootCmd(pw, &stderr, nil)
 	root.SetArgs([]string{"serve", "--http-addr", "127.0.0.1:0", "--data-dir", data, "--log-format", "json"})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -285,6 +287,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	data := t.TempDir()
 	cmd := exec.Command(bin, "serve", "--http-addr", "127.0.0.1:0", "--data-dir", data)
+	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=0")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -306,6 +309,14 @@ func TestBinarySIGTERM(t *testing.T) {
 	if code, _ := httpGet(t, m[1]+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz = %d", code)
 	}
+	// runtime.steady_sysmon: the process restarted itself (same pid) with
+	// schedtrace in its GODEBUG and says so, keeping the rest.
+	if godebug := procGODEBUG(t, cmd.Process.Pid); godebug != "gctrace=0,schedtrace=2147483647" {
+		t.Errorf("the hub runs with GODEBUG %q", godebug)
+	}
+	if !strings.Contains(stderr.String(), "sysmon=steady") {
+		t.Errorf("the sysmon setting is not logged: %s", stderr.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -321,13 +332,26 @@ func TestBinarySIGTERM(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "configuration ok") {
 		t.Errorf("config validate: %v %s", err, out)
 	}
+	// Turned off, the hub runs with Go's default (here it stops at once on
+	// a busy address, after logging its runtime).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := exec.Command(bin, "serve", "--http-addr", l.Addr().String(), "--data-dir", t.TempDir())
+	off.Env = append(os.Environ(), "HOTLINE_RUNTIME_STEADY_SYSMON=false", "GODEBUG=")
+	offOut, _ := off.CombinedOutput()
+	l.Close()
+	if !strings.Contains(string(offOut), `sysmon="go default"`) {
+		t.Errorf("serve with runtime.steady_sysmon false said %s", offOut)
+	}
 	bad, err := exec.Command(bin, "serve", "--http-addr", "127.0.0.1:0", "--bus-driver", "carrier-pigeon").CombinedOutput()
 	if err == nil || !strings.Contains(string(bad), "bus.driver") {
 		t.Errorf("serve with an unknown driver: %v %s", err, bad)
 	}
 
 	// An unreachable Kafka broker at start: exit 1 naming the broker and why.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +367,16 @@ func TestBinarySIGTERM(t *testing.T) {
 	if !strings.Contains(string(kout), addr) || !strings.Contains(string(kout), "connection refused") {
 		t.Errorf("serve with no broker said %q; want the broker and the cause", kout)
 	}
+}
+
+// procGODEBUG returns the GODEBUG in the environment of process pid.
+func procGODEBUG(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sysmon.Lookup(strings.Split(string(b), "\x00"))
 }
 
 // origWD is this package's directory, where go test starts (isolate

@@ -18,6 +18,9 @@ import (
 type globalFlags struct {
 	configFile string
 	set        *pflag.FlagSet
+	// exec replaces the process, as syscall.Exec does; nil (in tests,
+	// which run commands in the test binary) never replaces it.
+	exec execFunc
 }
 
 // flagKeys maps flag names to the configuration keys they set.
@@ -30,8 +33,11 @@ var flagKeys = map[string]string{
 	"kafka-brokers": "bus.kafka.brokers",
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	g := &globalFlags{}
+// newRootCmd builds the command line writing to stdout and stderr. exec is
+// how serve and bench chat restart the process for runtime.steady_sysmon:
+// main gives syscall.Exec; nil leaves the process as it is.
+func newRootCmd(stdout, stderr io.Writer, exec execFunc) *cobra.Command {
+	g := &globalFlags{exec: exec}
 	root := &cobra.Command{
 		Use:   "hotline",
 		Short: "Hotline, an open-source omnichannel contact hub",

@@ -25,6 +25,9 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := g.restartForSysmon(cmd.Context(), cfg.Runtime); err != nil {
+				log.Warn("go runtime: could not restart with a steady sysmon; going on with Go's default", "err", err)
+			}
 			if file != "" {
 				log.Info("configuration read", "file", file)
 			}

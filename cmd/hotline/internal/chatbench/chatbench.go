@@ -39,15 +39,14 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/benchstat"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/config"
 	"github.com/hotline-hub/hotline/cmd/hotline/internal/procstat"
+	"github.com/hotline-hub/hotline/cmd/hotline/internal/sysmon"
 )
 
 // Options configure a bench run. The defaults (Defaults) are the target
@@ -196,6 +195,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Agents: o.Agents, Customers: o.Customers, Rate: o.Rate, Duration: o.Duration, Warmup: o.Warmup,
 		Drain: o.Drain, ReplyEvery: o.ReplyEvery, ReplyVia: o.ReplyVia, Workers: o.Workers, WorkerProcs: o.WorkerProcs, Capacity: o.Capacity(), Bus: o.Config.Bus.Driver}}
 	r.Options.GCPercent, r.Options.MemoryLimit = procstat.GC()
+	r.Options.Sysmon = sysmon.Describe(os.Getenv("GODEBUG"))
 	c := &coordinator{o: o}
 	if o.Baseline {
 		p, err := c.relayPhase(ctx)
@@ -252,21 +252,16 @@ func (c *coordinator) hubPhase(ctx context.Context, dir string) (PhaseReport, er
 	return p, err
 }
 
-// workerEnviron is a worker's environment: env (the bench's) with its
-// GOMAXPROCS and GODEBUG (see workerGODEBUG), then WorkerEnv. Of keys set
-// twice, the last counts.
+// workerEnviron is a worker's environment: env (the bench's) with
+// schedtrace added to its GODEBUG (see package sysmon), unless env sets
+// one, then the worker's GOMAXPROCS, then WorkerEnv. Of keys set twice,
+// the last counts.
 func (o Options) workerEnviron(env []string) []string {
-	env = slices.Clip(env)
+	godebug, _ := sysmon.GODEBUG(sysmon.Lookup(env), workerSchedTrace)
+	env = sysmon.Environ(env, godebug)
 	if o.WorkerProcs > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.WorkerProcs))
 	}
-	var godebug string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			godebug = v
-		}
-	}
-	env = append(env, "GODEBUG="+workerGODEBUG(godebug))
 	return append(env, o.WorkerEnv...)
 }
 
@@ -275,7 +270,7 @@ type workerProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	enc    *json.Encoder
-	stderr *schedFilter
+	stderr *sysmon.Filter
 }
 
 type workerMsg struct {
@@ -338,7 +333,7 @@ func (c *coordinator) phase(ctx context.Context, mode, url string, hubErr func()
 		}
 		cmd := exec.Command(o.WorkerCommand[0], o.WorkerCommand[1:]...)
 		cmd.Env = o.workerEnviron(os.Environ())
-		stderr := &schedFilter{w: o.Stderr}
+		stderr := &sysmon.Filter{W: o.Stderr}
 		cmd.Stderr = stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {

@@ -239,6 +239,9 @@ type Settings struct {
 	// GOMEMLIMIT): -1 for no proportional collection, 0 for no limit.
 	GCPercent   int   `json:"gc_percent"`
 	MemoryLimit int64 `json:"memory_limit_bytes"`
+	// Sysmon is how the hub process runs the runtime's sysmon
+	// (sysmon.Describe: "steady" with runtime.steady_sysmon).
+	Sysmon string `json:"sysmon"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -259,7 +262,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if o.MemoryLimit > 0 {
 		limit = benchstat.MiB(o.MemoryLimit)
 	}
-	fmt.Fprintf(&b, "hub GC: GOGC %s, memory limit %s\n", gogc, limit)
+	fmt.Fprintf(&b, "hub runtime: GOGC %s, memory limit %s, sysmon %s\n", gogc, limit, o.Sysmon)
 	fmt.Fprintf(&b, "load average before: %s; after: %s\n", r.LoadAvg, r.LoadEnd)
 	tw := benchstat.NewTable(&b, r.Phases)
 	row := tw.Row

@@ -45,7 +45,7 @@ func TestStampRoundTrip(t *testing.T) {
 func TestReportText(t *testing.T) {
 	r := &Report{
 		Options: Settings{Agents: 10, Customers: 100, Rate: 50, Duration: 10 * time.Second, Warmup: time.Second,
-			ReplyEvery: 1, Workers: 2, Capacity: 11, Bus: "embedded", GCPercent: -1, MemoryLimit: 900 << 20},
+			ReplyEvery: 1, Workers: 2, Capacity: 11, Bus: "embedded", GCPercent: -1, MemoryLimit: 900 << 20, Sysmon: "steady"},
 		LoadAvg: "0.10 0.20 0.30", LoadEnd: "1.00 0.50 0.40",
 		Phases: []PhaseReport{
 			{Name: "relay", Agents: 10, Customers: 100, Assigned: 100, Measured: 10 * time.Second,
@@ -87,8 +87,8 @@ func TestReportText(t *testing.T) {
 		}
 	}
 	if !strings.Contains(out, "hub error: agent agent3: socket closed") || !strings.Contains(out, "load average before: 0.10 0.20 0.30") ||
-		!strings.Contains(out, "hub GC: GOGC off, memory limit 900.0 MiB") {
-		t.Errorf("report lacks the errors, the load or the GC settings:\n%s", out)
+		!strings.Contains(out, "hub runtime: GOGC off, memory limit 900.0 MiB, sysmon steady") {
+		t.Errorf("report lacks the errors, the load or the runtime settings:\n%s", out)
 	}
 	var j bytes.Buffer
 	if err := r.WriteJSON(&j); err != nil {

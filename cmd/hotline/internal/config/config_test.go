@@ -245,8 +245,18 @@ func TestRuntimeFromSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Runtime{MemoryLimit: 1 << 30, GCPercent: -1}); cfg.Runtime != want {
+	if want := (Runtime{MemoryLimit: 1 << 30, GCPercent: -1, SteadySysmon: true}); cfg.Runtime != want {
 		t.Errorf("runtime = %+v, want %+v", cfg.Runtime, want)
+	}
+	cfg, _, err = Load(Sources{
+		File: writeFile(t, "runtime:\n  steady_sysmon: true\n"),
+		Env:  envFrom(map[string]string{"HOTLINE_RUNTIME_STEADY_SYSMON": "false"}),
+	})
+	if err != nil || cfg.Runtime.SteadySysmon {
+		t.Errorf("steady_sysmon turned off by the environment: runtime = %+v, %v", cfg.Runtime, err)
+	}
+	if _, _, err = Load(Sources{Env: envFrom(map[string]string{"HOTLINE_RUNTIME_STEADY_SYSMON": "sometimes"})}); err == nil || !strings.Contains(err.Error(), "steady_sysmon") {
+		t.Errorf("steady_sysmon: sometimes: %v", err)
 	}
 	cfg, _, err = Load(Sources{File: writeFile(t, "runtime:\n  memory_limit: 943718400\n"), Env: envFrom(nil)})
 	if err != nil || cfg.Runtime.MemoryLimit != 900<<20 {

@@ -33,7 +33,8 @@ func Default() Config {
 				RequestTimeout: 10 * time.Second,
 			},
 		},
-		Voice: defaultVoice(),
+		Voice:   defaultVoice(),
+		Runtime: Runtime{SteadySysmon: true},
 		Bus: Bus{
 			Driver: DriverEmbedded,
 			Embedded: Embedded{

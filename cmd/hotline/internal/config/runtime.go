@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// Runtime tunes the Go runtime's garbage collector for the process
-// (runtime/debug). The zero values leave it to the GOMEMLIMIT and GOGC
-// environment variables, and then to no limit and DefaultGCPercent.
+// Runtime tunes the Go runtime for the process: its garbage collector
+// (runtime/debug), whose zero values leave it to the GOMEMLIMIT and GOGC
+// environment variables, and then to no limit and DefaultGCPercent, and
+// its monitor thread.
 type Runtime struct {
 	// MemoryLimit is a soft limit on all the memory the Go runtime uses;
 	// near it the collector runs more often (debug.SetMemoryLimit). 0
@@ -20,6 +21,11 @@ type Runtime struct {
 	// DefaultGCPercent; -1 collects only near MemoryLimit, which must then
 	// be set.
 	GCPercent int `mapstructure:"gc_percent" yaml:"gc_percent"`
+	// SteadySysmon restarts serve (and the bench's hub) at once with
+	// GODEBUG's schedtrace set, unless GODEBUG sets it already, which keeps
+	// the runtime's monitor thread from falling back to 20 µs rounds after
+	// every idle moment (see package sysmon). On by default.
+	SteadySysmon bool `mapstructure:"steady_sysmon" yaml:"steady_sysmon"`
 }
 
 // DefaultGCPercent is the hub's GC percentage when neither the
