@@ -19,12 +19,12 @@ type execFunc func(path string, argv, env []string) error
 // GODEBUG when rt asks for a steady sysmon and GODEBUG sets no schedtrace
 // (see package sysmon): the runtime reads GODEBUG's schedtrace only at
 // start. It must run before the command opens anything. The new image
-// keeps the process id, the arguments, the environment but GODEBUG and
-// the open standard streams, and reads the same configuration, so it
-// returns here and goes on. restartForSysmon returns only when it did not
-// restart: nil when there was nothing to do or ctx was already cancelled
-// (a signal the new image would not see), else exec's error, after which
-// the process runs with the runtime's default.
+// has the same process id, arguments, standard streams and environment
+// but GODEBUG; it reads the same configuration, comes back here, finds
+// schedtrace set and goes on. restartForSysmon returns only when it did
+// not restart: nil when there was nothing to do or ctx was already
+// cancelled (by a signal the new image would not see), else exec's error,
+// after which the process runs with the runtime's default.
 func (g *globalFlags) restartForSysmon(ctx context.Context, rt config.Runtime) error {
 	if g.exec == nil || !rt.SteadySysmon || ctx.Err() != nil {
 		return nil
