@@ -50,9 +50,7 @@ func newBenchChatCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			// The bench hub runs in this process: it runs as serve would.
-			if err := g.restartForSysmon(cmd.Context(), cfg.Runtime); err != nil {
-				log.Warn("go runtime: could not restart with a steady sysmon; going on with Go's default", "err", err)
-			}
+			g.steadySysmon(cmd.Context(), cfg.Runtime, log)
 			applyRuntime(cfg.Runtime, log)
 			exe, err := os.Executable()
 			if err != nil {

@@ -40,6 +40,14 @@ func (g *globalFlags) restartForSysmon(ctx context.Context, rt config.Runtime) e
 	return g.exec(exe, os.Args, sysmon.Environ(os.Environ(), godebug))
 }
 
+// steadySysmon is what serve and bench chat call: restartForSysmon, with a
+// failed restart logged as a warning, after which the process goes on.
+func (g *globalFlags) steadySysmon(ctx context.Context, rt config.Runtime, log *slog.Logger) {
+	if err := g.restartForSysmon(ctx, rt); err != nil {
+		log.Warn("go runtime: could not restart with a steady sysmon; going on with Go's default", "err", err)
+	}
+}
+
 // applyRuntime sets the garbage collector's memory limit and GC percentage
 // that rt asks for, before the process starts its work, and logs what the
 // process runs with, wherever the settings came from (the configuration,

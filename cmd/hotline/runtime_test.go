@@ -124,4 +124,9 @@ func TestRestartForSysmon(t *testing.T) {
 	if err := g.restartForSysmon(t.Context(), on); !errors.Is(err, failed) {
 		t.Errorf("a failed exec returned %v", err)
 	}
+	var out bytes.Buffer
+	g.steadySysmon(t.Context(), on, slog.New(slog.NewTextHandler(&out, nil)))
+	if !strings.Contains(out.String(), "level=WARN") || !strings.Contains(out.String(), "exec format error") {
+		t.Errorf("a failed restart logged %q, want a warning with the cause", out.String())
+	}
 }

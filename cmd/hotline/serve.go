@@ -25,9 +25,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := g.restartForSysmon(cmd.Context(), cfg.Runtime); err != nil {
-				log.Warn("go runtime: could not restart with a steady sysmon; going on with Go's default", "err", err)
-			}
+			g.steadySysmon(cmd.Context(), cfg.Runtime, log)
 			if file != "" {
 				log.Info("configuration read", "file", file)
 			}
